@@ -1,0 +1,22 @@
+import { bigint, bigserial, integer, pgTable, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
+import { stories } from './stories.js';
+
+/**
+ * A story posted to a channel. The unique (story, channel) key and the leader's epoch,
+ * checked in the same transaction, are what make each story go out exactly once.
+ */
+export const channelPosts = pgTable(
+  'channel_posts',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    storyId: bigint('story_id', { mode: 'number' })
+      .notNull()
+      .references(() => stories.id, { onDelete: 'cascade' }),
+    channelId: text('channel_id').notNull(),
+    epoch: bigint('epoch', { mode: 'number' }).notNull(),
+    telegramMessageId: integer('telegram_message_id'),
+    text: text('text').notNull(),
+    postedAt: timestamp('posted_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (table) => [uniqueIndex('channel_posts_story_channel_key').on(table.storyId, table.channelId)],
+);

@@ -1,0 +1,3 @@
+import { stopServers } from './servers.js';
+
+export default stopServers;
