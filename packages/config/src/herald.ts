@@ -1,0 +1,42 @@
+import { z } from 'zod';
+import { envVar } from './env-vars.js';
+
+// Variables that several Herald services share, defined once so they read the same way
+// everywhere (see the README's configuration table).
+
+const BOT_TOKEN = /^\d+:[A-Za-z0-9_-]{30,}$/;
+
+/** Variables about Telegram, shared by every role that talks to the Bot API. */
+export const telegramEnv = {
+  TELEGRAM_BOT_TOKEN: z
+    .string()
+    .regex(BOT_TOKEN, 'not a bot token')
+    .describe('the bot token from @BotFather, like 123456789:AA...'),
+  TELEGRAM_API_ROOT: envVar.url().default('https://api.telegram.org'),
+};
+
+/** Variables about the OpenAI-compatible LLM endpoint. */
+export const aiEnv = {
+  AI_BASE_URL: envVar.url().optional(),
+  AI_API_KEY: envVar.secret('the API key of the LLM endpoint').optional(),
+  AI_MODELS: envVar.list('comma-separated model ids users may pick').default([]),
+  AI_DEFAULT_MODEL: z.string().min(1).describe('a model id from AI_MODELS').optional(),
+};
+
+/** Who may do what. */
+export const accessEnv = {
+  ADMIN_USER_IDS: envVar.idList().default([]),
+  ALLOWED_USER_IDS: envVar.idList().optional(),
+};
+
+/** HTTP port (health, metrics, webhook) and log level. */
+export const serverEnv = {
+  PORT: envVar.port().default(8080),
+  LOG_LEVEL: envVar.logLevel().default('info'),
+};
+
+/** Postgres and Redis, required in production. */
+export const storageEnv = {
+  DATABASE_URL: envVar.url(['postgres', 'postgresql']),
+  REDIS_URL: envVar.url(['redis', 'rediss']),
+};

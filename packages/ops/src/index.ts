@@ -1,0 +1,4 @@
+export * from './metrics.js';
+export * from './routes.js';
+export * from './shutdown.js';
+export * from './app.js';

@@ -1,0 +1,120 @@
+import type { Logger } from '@herald/logger';
+import { Redis, type RedisOptions } from 'ioredis';
+
+export { Redis };
+
+export interface RedisConfig {
+  url: string;
+  logger: Logger;
+  /** Prepended to every key, so several Herald installs can share one Redis. */
+  keyPrefix?: string;
+  /** Connection name shown by CLIENT LIST. */
+  connectionName?: string;
+  /**
+   * Longest wait for any one command, in ms. Set `undefined` for a connection that runs
+   * blocking reads (XREADGROUP BLOCK), whose replies legitimately take long.
+   */
+  commandTimeoutMs?: number | undefined;
+  /** Called on every connection error; wire a counter here. */
+  onError?: (error: Error) => void;
+}
+
+/**
+ * Reconnect quickly at first, then every 2 s at most, forever: Redis coming back must
+ * heal the service without a restart. The jitter keeps many pods from reconnecting in
+ * lockstep after a Redis failover.
+ */
+export function reconnectDelayMs(attempt: number): number {
+  const base = Math.min(50 * 2 ** Math.min(attempt, 10), 2_000);
+  return Math.round(base / 2 + Math.random() * (base / 2));
+}
+
+/**
+ * An ioredis client with bounded waits. When Redis is down, commands fail within about
+ * `commandTimeoutMs` instead of queueing without limit, so callers can answer 503 and let
+ * Telegram retry later.
+ */
+export function createRedis(config: RedisConfig): Redis {
+  const commandTimeout = 'commandTimeoutMs' in config ? config.commandTimeoutMs : 2_000;
+  const options: RedisOptions = {
+    keyPrefix: config.keyPrefix,
+    connectionName: config.connectionName,
+    connectTimeout: 5_000,
+    commandTimeout,
+    maxRetriesPerRequest: 1,
+    retryStrategy: reconnectDelayMs,
+    // After a failover the old primary turns replica; reconnect to reach the new one.
+    reconnectOnError: (error) => error.message.startsWith('READONLY'),
+  };
+  const client = new Redis(config.url, options);
+  let healthy = false;
+  client.on('ready', () => {
+    if (!healthy) config.logger.info('connected to Redis');
+    healthy = true;
+  });
+  client.on('error', (error: Error) => {
+    config.onError?.(error);
+    // One line per outage, not one per reconnect attempt.
+    if (healthy) {
+      config.logger.error(
+        { err: error },
+        'lost the connection to Redis; retrying every 2 s. Check that Redis is up and REDIS_URL is right',
+      );
+    } else {
+      config.logger.debug({ err: error }, 'Redis still unreachable');
+    }
+    healthy = false;
+  });
+  return client;
+}
+
+/** Resolves when Redis answers PING within `timeoutMs`. */
+export async function pingRedis(client: Redis, timeoutMs = 2_000): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      client.ping(),
+      new Promise((_, reject) => {
+        timer = setTimeout(
+          () => reject(new Error(`Redis did not answer within ${timeoutMs} ms`)),
+          timeoutMs,
+        );
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * Where Herald keeps its shared, fast-changing state (queue, locks, limits, sessions):
+ * a real Redis in production, or this process in local mode. Each feature that needs
+ * such state takes a `StateStore` and picks its Redis or in-process implementation by
+ * `kind`; both are tested against the same cases.
+ */
+export type StateStore =
+  | { readonly kind: 'redis'; readonly redis: Redis; readonly url: string }
+  | { readonly kind: 'in-process' };
+
+/** Opens the state store: Redis at `url`, or in-process state when `url` is undefined. */
+export function openStateStore(
+  config: Omit<RedisConfig, 'url'> & { url: string | undefined },
+): StateStore {
+  if (config.url === undefined) return { kind: 'in-process' };
+  return { kind: 'redis', redis: createRedis({ ...config, url: config.url }), url: config.url };
+}
+
+/** Readiness of the state store: PING for Redis; in-process state is always there. */
+export async function pingStateStore(store: StateStore, timeoutMs?: number): Promise<void> {
+  if (store.kind === 'redis') await pingRedis(store.redis, timeoutMs);
+}
+
+/** Closes the store's connections, letting queued replies finish. */
+export async function closeStateStore(store: StateStore): Promise<void> {
+  if (store.kind !== 'redis') return;
+  try {
+    await store.redis.quit();
+  } catch {
+    store.redis.disconnect();
+  }
+}

@@ -1,0 +1,20 @@
+import { accessEnv, aiEnv, envVar, z } from '@herald/config';
+
+/** Local mode: everything optional, with embedded defaults for what is missing. */
+export const localEnv = z.object({
+  TELEGRAM_BOT_TOKEN: z
+    .string()
+    .regex(/^\d+:[A-Za-z0-9_-]{30,}$/, 'not a bot token')
+    .describe('a bot token from @BotFather; unset opens the console chat')
+    .optional(),
+  TELEGRAM_API_ROOT: envVar.url().default('https://api.telegram.org'),
+  DATABASE_URL: envVar.url(['postgres', 'postgresql']).optional(),
+  REDIS_URL: envVar.url(['redis', 'rediss']).optional(),
+  HERALD_HOME: z.string().min(1).describe('a directory for local data').default('.herald'),
+  ...aiEnv,
+  ...accessEnv,
+  PORT: envVar.port().default(8080),
+  LOG_LEVEL: envVar.logLevel().default('info'),
+});
+
+export type LocalEnv = z.infer<typeof localEnv>;

@@ -1,0 +1,19 @@
+import { Composer, type Context } from 'telegraf';
+
+export const HELP_TEXT = [
+  '<b>What I can do</b>',
+  '/start - welcome and quick actions',
+  '/help - this list',
+  '/status - is everything up: database, shared state, AI',
+].join('\n');
+
+/** /help and the Help button. */
+export function helpFeature(): Composer<Context> {
+  const feature = new Composer<Context>();
+  feature.help((ctx) => ctx.reply(HELP_TEXT, { parse_mode: 'HTML' }));
+  feature.action('help', async (ctx) => {
+    await ctx.answerCbQuery();
+    await ctx.reply(HELP_TEXT, { parse_mode: 'HTML' });
+  });
+  return feature;
+}

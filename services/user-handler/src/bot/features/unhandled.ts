@@ -1,0 +1,23 @@
+import { Composer, type Context } from 'telegraf';
+import { escapeHtml } from '../html.js';
+import { HELP_TEXT } from './help.js';
+
+/** Registered last: unknown commands get help instead of silence. */
+export function unhandledFeature(): Composer<Context> {
+  const feature = new Composer<Context>();
+  feature.on('message', async (ctx, next) => {
+    if (!('text' in ctx.message)) return next();
+    const text = ctx.message.text;
+    if (ctx.chat.type !== 'private') return next();
+    if (text.startsWith('/')) {
+      const command = escapeHtml(text.split(/\s/, 1)[0] ?? text);
+      await ctx.reply(`I don't know ${command}.\n\n${HELP_TEXT}`, { parse_mode: 'HTML' });
+      return;
+    }
+    await ctx.reply(`Chatting with the AI is not available on this instance.\n\n${HELP_TEXT}`, {
+      parse_mode: 'HTML',
+    });
+  });
+  feature.on('callback_query', (ctx) => ctx.answerCbQuery('This button is no longer active.'));
+  return feature;
+}

@@ -1,0 +1,38 @@
+import {
+  accessEnv,
+  aiEnv,
+  envVar,
+  requiredWhen,
+  serverEnv,
+  storageEnv,
+  telegramEnv,
+  z,
+  type EnvRule,
+} from '@herald/config';
+
+/** Telegram's rule for setWebhook's secret_token: 1-256 of A-Z, a-z, 0-9, _ and -. */
+const WEBHOOK_SECRET = z
+  .string()
+  .regex(/^[A-Za-z0-9_-]{1,256}$/, 'not a valid secret token')
+  .describe('1-256 characters of A-Z, a-z, 0-9, _ and - (e.g. `openssl rand -hex 32`)');
+
+export const userHandlerEnv = z.object({
+  ...telegramEnv,
+  TELEGRAM_MODE: envVar.oneOf(['webhook', 'polling']).default('webhook'),
+  WEBHOOK_SECRET: WEBHOOK_SECRET.optional(),
+  PUBLIC_URL: envVar.url(['https']).optional(),
+  ...storageEnv,
+  ...aiEnv,
+  ...accessEnv,
+  ...serverEnv,
+});
+
+export type UserHandlerEnv = z.infer<typeof userHandlerEnv>;
+
+export const userHandlerRules: readonly EnvRule[] = [
+  requiredWhen(
+    'WEBHOOK_SECRET',
+    (env) => (env.TELEGRAM_MODE ?? 'webhook') === 'webhook',
+    'a secret token when TELEGRAM_MODE is webhook: Telegram sends it with every update',
+  ),
+];

@@ -1,0 +1,5 @@
+export { buildApp, type AppDeps } from './app.js';
+export { createBot, formatStatus, type BotDeps, type StatusReport } from './bot/index.js';
+export * from './env.js';
+export { startPolling, type Poller } from './polling.js';
+export { statusReporter, VERSION, type AiEndpoint } from './status.js';

@@ -1,0 +1,72 @@
+// Wires the user-handler from its environment and runs it until SIGTERM.
+import { loadEnv } from '@herald/config';
+import { createPool, pingPostgres } from '@herald/db';
+import { createLogger } from '@herald/logger';
+import { createCoreMetrics, createRegistry, onShutdownSignal } from '@herald/ops';
+import { closeStateStore, openStateStore, pingStateStore } from '@herald/redis';
+import { buildApp } from './app.js';
+import { createBot } from './bot/index.js';
+import { userHandlerEnv, userHandlerRules } from './env.js';
+import { startPolling, type Poller } from './polling.js';
+import { statusReporter, VERSION } from './status.js';
+
+const env = loadEnv('user-handler', userHandlerEnv, { rules: userHandlerRules });
+const logger = createLogger({
+  service: 'user-handler',
+  level: env.LOG_LEVEL,
+  secrets: [env.TELEGRAM_BOT_TOKEN, env.WEBHOOK_SECRET, env.AI_API_KEY],
+});
+const registry = createRegistry('user-handler', VERSION);
+const metrics = createCoreMetrics(registry);
+
+const pool = createPool({
+  url: env.DATABASE_URL,
+  logger,
+  applicationName: 'herald-user-handler',
+  onIdleError: () => metrics.dependencyErrors.inc({ dependency: 'postgres' }),
+});
+const store = openStateStore({
+  url: env.REDIS_URL,
+  logger,
+  keyPrefix: 'herald:',
+  connectionName: 'herald-user-handler',
+  onError: () => metrics.dependencyErrors.inc({ dependency: 'redis' }),
+});
+
+const status = statusReporter({
+  pool,
+  store,
+  startedAt: Date.now(),
+  ai: env.AI_BASE_URL
+    ? { baseUrl: env.AI_BASE_URL, apiKey: env.AI_API_KEY, models: env.AI_MODELS }
+    : undefined,
+});
+const bot = createBot(
+  { token: env.TELEGRAM_BOT_TOKEN, apiRoot: env.TELEGRAM_API_ROOT },
+  { logger, adminUserIds: env.ADMIN_USER_IDS, allowedUserIds: env.ALLOWED_USER_IDS, status },
+);
+
+let shuttingDown = false;
+const app = await buildApp({
+  logger,
+  registry,
+  metrics,
+  checks: { postgres: () => pingPostgres(pool), redis: () => pingStateStore(store) },
+  isShuttingDown: () => shuttingDown,
+});
+
+let poller: Poller | undefined;
+onShutdownSignal({
+  logger,
+  steps: [
+    { name: 'mark not ready', run: async () => (shuttingDown = true) },
+    { name: 'stop polling', run: async () => poller?.stop() },
+    { name: 'close HTTP server', run: () => app.close() },
+    { name: 'close Postgres pool', run: () => pool.end() },
+    { name: 'close Redis', run: () => closeStateStore(store) },
+  ],
+});
+
+await app.listen({ port: env.PORT, host: '0.0.0.0' });
+if (env.TELEGRAM_MODE === 'polling') poller = startPolling(bot, logger);
+logger.info({ mode: env.TELEGRAM_MODE, version: VERSION }, 'user-handler started');

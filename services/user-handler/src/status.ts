@@ -1,0 +1,59 @@
+import { readFileSync } from 'node:fs';
+import { pingPostgres } from '@herald/db';
+import { pingStateStore, type StateStore } from '@herald/redis';
+import type pg from 'pg';
+import type { StatusReport } from './bot/index.js';
+
+/** Herald's version, from this package's manifest. */
+export const VERSION = (
+  JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
+).version;
+
+export interface AiEndpoint {
+  baseUrl: string;
+  apiKey?: string | undefined;
+  models: readonly string[];
+}
+
+const reason = (error: unknown): string => (error instanceof Error ? error.message : String(error));
+
+/** Asks an OpenAI-compatible endpoint for its models, within 2 s. */
+async function probeAi(ai: AiEndpoint): Promise<StatusReport['ai']> {
+  try {
+    const response = await fetch(`${ai.baseUrl.replace(/\/$/, '')}/models`, {
+      headers: ai.apiKey ? { authorization: `Bearer ${ai.apiKey}` } : {},
+      signal: AbortSignal.timeout(2_000),
+    });
+    if (!response.ok) {
+      return { configured: true, reachable: false, models: [...ai.models], detail: `HTTP ${response.status}` };
+    }
+    const body = (await response.json()) as { data?: { id?: unknown }[] };
+    const served = (body.data ?? []).map((m) => m.id).filter((id): id is string => typeof id === 'string');
+    return { configured: true, reachable: true, models: served.length > 0 ? served : [...ai.models] };
+  } catch (error) {
+    return { configured: true, reachable: false, models: [...ai.models], detail: reason(error) };
+  }
+}
+
+/** Builds the function /status calls to learn the state of every dependency. */
+export function statusReporter(deps: {
+  pool: pg.Pool;
+  store: StateStore;
+  ai?: AiEndpoint | undefined;
+  startedAt: number;
+}): () => Promise<StatusReport> {
+  return async () => {
+    const [postgres, state, ai] = await Promise.all([
+      pingPostgres(deps.pool).then(() => 'ok', reason),
+      pingStateStore(deps.store).then(() => 'ok', reason),
+      deps.ai ? probeAi(deps.ai) : Promise.resolve({ configured: false as const }),
+    ]);
+    return {
+      uptimeSeconds: (Date.now() - deps.startedAt) / 1000,
+      version: VERSION,
+      postgres,
+      state: { kind: deps.store.kind, health: state },
+      ai,
+    };
+  };
+}
