@@ -41,7 +41,9 @@ export function requiredWhen(
   expected: string,
 ): EnvRule {
   return (env) =>
-    when(env) && env[variable] === undefined ? { variable, problem: 'missing', expected } : undefined;
+    when(env) && env[variable] === undefined
+      ? { variable, problem: 'missing', expected }
+      : undefined;
 }
 
 // Names whose values must never be echoed back, even in an error message.
@@ -94,7 +96,9 @@ export function parseEnv<Shape extends z.ZodRawShape>(
     const expected = (field && descriptionOf(field)) ?? 'a valid value';
     const raw = cleaned[variable];
     const problem =
-      raw === undefined ? 'missing' : `${describeValue(variable, raw)} is invalid (${issue.message})`;
+      raw === undefined
+        ? 'missing'
+        : `${describeValue(variable, raw)} is invalid (${issue.message})`;
     problems.set(variable, { variable, problem, expected });
   }
   throw new ConfigError([...problems.values()]);
@@ -119,4 +123,3 @@ export function loadEnv<Shape extends z.ZodRawShape>(
     process.exit(78);
   }
 }
-

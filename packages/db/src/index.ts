@@ -1,3 +1,9 @@
 export * from './schema/index.js';
-export { createDatabase, createPool, pingPostgres, type Database, type PoolOptions } from './pool.js';
+export {
+  createDatabase,
+  createPool,
+  pingPostgres,
+  type Database,
+  type PoolOptions,
+} from './pool.js';
 export { MIGRATIONS_DIR, migrateDatabase } from './migrations.js';

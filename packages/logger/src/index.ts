@@ -50,12 +50,20 @@ function escapeRegExp(text: string): string {
 }
 
 /** Builds the function that masks secrets in one serialized log line. */
-export function secretMasker(secrets: readonly (string | undefined)[] = []): (line: string) => string {
+export function secretMasker(
+  secrets: readonly (string | undefined)[] = [],
+): (line: string) => string {
   // Short values would mask ordinary words; real secrets are long.
   const literal = secrets.filter((s): s is string => typeof s === 'string' && s.length >= 8);
   const pattern =
     literal.length > 0
-      ? new RegExp(literal.map(escapeRegExp).sort((a, b) => b.length - a.length).join('|'), 'g')
+      ? new RegExp(
+          literal
+            .map(escapeRegExp)
+            .sort((a, b) => b.length - a.length)
+            .join('|'),
+          'g',
+        )
       : undefined;
   return (line) => {
     let masked = line.replace(BOT_TOKEN, '[REDACTED]');

@@ -77,7 +77,7 @@ export async function waitFor<T>(
     if (Date.now() > deadline) {
       throw new Error(
         `timed out after ${timeoutMs} ms waiting for ${what}` +
-          (lastError ? ` (last error: ${String(lastError)})` : ''),
+          (lastError instanceof Error ? ` (last error: ${lastError.message})` : ''),
       );
     }
     await new Promise((r) => setTimeout(r, intervalMs));

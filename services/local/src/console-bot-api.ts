@@ -1,7 +1,12 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 
 /** The user of the console chat, as Telegram would describe them. */
-export const CONSOLE_USER = { id: 1, is_bot: false, first_name: 'You', language_code: 'en' } as const;
+export const CONSOLE_USER = {
+  id: 1,
+  is_bot: false,
+  first_name: 'You',
+  language_code: 'en',
+} as const;
 export const CONSOLE_BOT = {
   id: 2,
   is_bot: true,
@@ -57,36 +62,38 @@ export async function startConsoleBotApi(output: ConsoleOutput): Promise<{
     text: typeof payload.text === 'string' ? htmlToText(payload.text) : '',
   });
 
-  server.post<{ Params: { token: string; method: string }; Body: Record<string, unknown> | undefined }>(
-    '/bot:token/:method',
-    async (request, reply) => {
-      if (request.params.token !== CONSOLE_TOKEN) {
-        return reply.code(401).send({ ok: false, error_code: 401, description: 'Unauthorized' });
-      }
-      const payload = request.body ?? {};
-      const text = typeof payload.text === 'string' ? htmlToText(payload.text) : '';
-      switch (request.params.method) {
-        case 'getMe':
-          return { ok: true, result: CONSOLE_BOT };
-        case 'sendMessage':
-          output.message(text, buttonsOf(payload));
-          return { ok: true, result: message(payload) };
-        case 'editMessageText':
-          output.message(`(edited) ${text}`, buttonsOf(payload));
-          return { ok: true, result: message(payload) };
-        case 'answerCallbackQuery':
-          if (typeof payload.text === 'string' && payload.text !== '') output.notice(payload.text);
-          return { ok: true, result: true };
-        case 'sendChatAction':
-        case 'sendMessageDraft':
-        case 'setMyCommands':
-        case 'deleteMessage':
-          return { ok: true, result: true };
-        default:
-          return reply.code(404).send({ ok: false, error_code: 404, description: 'Not Found: method not found' });
-      }
-    },
-  );
+  server.post<{
+    Params: { token: string; method: string };
+    Body: Record<string, unknown> | undefined;
+  }>('/bot:token/:method', async (request, reply) => {
+    if (request.params.token !== CONSOLE_TOKEN) {
+      return reply.code(401).send({ ok: false, error_code: 401, description: 'Unauthorized' });
+    }
+    const payload = request.body ?? {};
+    const text = typeof payload.text === 'string' ? htmlToText(payload.text) : '';
+    switch (request.params.method) {
+      case 'getMe':
+        return { ok: true, result: CONSOLE_BOT };
+      case 'sendMessage':
+        output.message(text, buttonsOf(payload));
+        return { ok: true, result: message(payload) };
+      case 'editMessageText':
+        output.message(`(edited) ${text}`, buttonsOf(payload));
+        return { ok: true, result: message(payload) };
+      case 'answerCallbackQuery':
+        if (typeof payload.text === 'string' && payload.text !== '') output.notice(payload.text);
+        return { ok: true, result: true };
+      case 'sendChatAction':
+      case 'sendMessageDraft':
+      case 'setMyCommands':
+      case 'deleteMessage':
+        return { ok: true, result: true };
+      default:
+        return reply
+          .code(404)
+          .send({ ok: false, error_code: 404, description: 'Not Found: method not found' });
+    }
+  });
   await server.listen({ port: 0, host: '127.0.0.1' });
   const address = server.server.address();
   if (!address || typeof address === 'string') throw new Error('the console Bot API has no port');

@@ -18,10 +18,18 @@ export function startConsoleChat(
   buttons: () => ReadonlyMap<string, string>,
   onError: (error: unknown) => void,
 ): ConsoleChat {
-  const rl = createInterface({ input: process.stdin, output: process.stdout, terminal: process.stdin.isTTY });
+  const rl = createInterface({
+    input: process.stdin,
+    output: process.stdout,
+    terminal: process.stdin.isTTY,
+  });
   let updateId = 0;
   let messageId = 0;
-  const chat = { id: CONSOLE_USER.id, type: 'private' as const, first_name: CONSOLE_USER.first_name };
+  const chat = {
+    id: CONSOLE_USER.id,
+    type: 'private' as const,
+    first_name: CONSOLE_USER.first_name,
+  };
   const date = () => Math.floor(Date.now() / 1000);
 
   const toUpdate = (line: string): Update | undefined => {
@@ -38,7 +46,7 @@ export function startConsoleChat(
           data,
           message: { message_id: messageId, date: date(), chat, from: CONSOLE_BOT, text: '' },
         },
-      } as Update;
+      };
     }
     const command = /^\/\w+/.exec(line)?.[0];
     return {
@@ -49,9 +57,11 @@ export function startConsoleChat(
         chat,
         from: CONSOLE_USER,
         text: line,
-        ...(command ? { entities: [{ type: 'bot_command', offset: 0, length: command.length }] } : {}),
+        ...(command
+          ? { entities: [{ type: 'bot_command', offset: 0, length: command.length }] }
+          : {}),
       },
-    } as Update;
+    };
   };
 
   // One update at a time, in order, as the queue does for one chat.

@@ -134,8 +134,10 @@ if (consoleMode) {
   for (const line of where) say(`  ${line}`);
   say(`  logs: ${logFile}`);
   say('Type /start, /help or /status. Ctrl+D quits.\n');
-  chat = startConsoleChat(bot, () => lastButtons, (error) =>
-    logger.error({ err: error }, 'the console chat failed to handle a line'),
+  chat = startConsoleChat(
+    bot,
+    () => lastButtons,
+    (error) => logger.error({ err: error }, 'the console chat failed to handle a line'),
   );
   void chat.closed.then(() => shutdown());
 } else {

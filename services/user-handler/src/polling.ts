@@ -24,7 +24,11 @@ export function startPolling(bot: Telegraf, logger: Logger): Poller {
           'getUpdates',
           { offset, timeout: 25, allowed_updates: ['message', 'edited_message', 'callback_query'] },
           // telegraf types its signal with the abort-controller polyfill; Node's is compatible.
-          { signal: controller.signal as unknown as NonNullable<Parameters<typeof bot.telegram.callApi>[2]>['signal'] },
+          {
+            signal: controller.signal as unknown as NonNullable<
+              Parameters<typeof bot.telegram.callApi>[2]
+            >['signal'],
+          },
         );
         failures = 0;
       } catch (error) {

@@ -6,7 +6,9 @@ import type { StatusReport } from './bot/index.js';
 
 /** Herald's version, from this package's manifest. */
 export const VERSION = (
-  JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
+  JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  }
 ).version;
 
 export interface AiEndpoint {
@@ -25,11 +27,22 @@ async function probeAi(ai: AiEndpoint): Promise<StatusReport['ai']> {
       signal: AbortSignal.timeout(2_000),
     });
     if (!response.ok) {
-      return { configured: true, reachable: false, models: [...ai.models], detail: `HTTP ${response.status}` };
+      return {
+        configured: true,
+        reachable: false,
+        models: [...ai.models],
+        detail: `HTTP ${response.status}`,
+      };
     }
     const body = (await response.json()) as { data?: { id?: unknown }[] };
-    const served = (body.data ?? []).map((m) => m.id).filter((id): id is string => typeof id === 'string');
-    return { configured: true, reachable: true, models: served.length > 0 ? served : [...ai.models] };
+    const served = (body.data ?? [])
+      .map((m) => m.id)
+      .filter((id): id is string => typeof id === 'string');
+    return {
+      configured: true,
+      reachable: true,
+      models: served.length > 0 ? served : [...ai.models],
+    };
   } catch (error) {
     return { configured: true, reachable: false, models: [...ai.models], detail: reason(error) };
   }

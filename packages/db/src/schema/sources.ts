@@ -9,7 +9,10 @@ export const sources = pgTable('sources', {
   id: text('id').primaryKey(),
   url: text('url').notNull(),
   kind: text('kind', { enum: ['rss', 'html'] }).notNull(),
-  categories: text('categories').array().notNull().default(sql`'{}'::text[]`),
+  categories: text('categories')
+    .array()
+    .notNull()
+    .default(sql`'{}'::text[]`),
   weight: real('weight').notNull().default(1),
   enabled: boolean('enabled').notNull().default(true),
   etag: text('etag'),

@@ -16,7 +16,10 @@ export const users = pgTable('users', {
   firstName: text('first_name'),
   languageCode: text('language_code'),
   isBot: boolean('is_bot').notNull().default(false),
-  settings: jsonb('settings').$type<UserSettings>().notNull().default(sql`'{}'::jsonb`),
+  settings: jsonb('settings')
+    .$type<UserSettings>()
+    .notNull()
+    .default(sql`'{}'::jsonb`),
   createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
   lastSeenAt: timestamp('last_seen_at', { withTimezone: true }).notNull().defaultNow(),
 });

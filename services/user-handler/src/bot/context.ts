@@ -4,9 +4,13 @@ import type { Logger } from '@herald/logger';
 export interface StatusReport {
   uptimeSeconds: number;
   version: string;
-  postgres: 'ok' | string;
-  state: { kind: 'redis' | 'in-process'; health: 'ok' | string };
-  ai: { configured: false } | { configured: true; reachable: boolean; models: string[]; detail?: string };
+  /** 'ok', or why Postgres did not answer. */
+  postgres: string;
+  /** health: 'ok', or why the state store did not answer. */
+  state: { kind: 'redis' | 'in-process'; health: string };
+  ai:
+    | { configured: false }
+    | { configured: true; reachable: boolean; models: string[]; detail?: string };
 }
 
 /** Everything the bot's features need from the outside world. */

@@ -29,7 +29,10 @@ export function createBot(options: BotOptions, deps: BotDeps): Telegraf {
   if (allowed && allowed.length > 0) {
     bot.use(async (ctx, next) => {
       const userId = ctx.from?.id;
-      if (userId !== undefined && (allowed.includes(userId) || deps.adminUserIds.includes(userId))) {
+      if (
+        userId !== undefined &&
+        (allowed.includes(userId) || deps.adminUserIds.includes(userId))
+      ) {
         return next();
       }
       if (ctx.chat?.type === 'private') {

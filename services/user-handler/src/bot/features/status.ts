@@ -22,13 +22,17 @@ export function formatStatus(report: StatusReport, isAdmin: boolean): string {
   if (!report.ai.configured) {
     lines.push('⚪ AI: not configured');
   } else {
-    lines.push(`${mark(report.ai.reachable)} AI: ${report.ai.reachable ? 'reachable' : 'unreachable'}`);
-    if (report.ai.models.length > 0) lines.push(`Models: ${escapeHtml(report.ai.models.join(', '))}`);
+    lines.push(
+      `${mark(report.ai.reachable)} AI: ${report.ai.reachable ? 'reachable' : 'unreachable'}`,
+    );
+    if (report.ai.models.length > 0)
+      lines.push(`Models: ${escapeHtml(report.ai.models.join(', '))}`);
   }
   if (isAdmin) {
     lines.push('', `<i>Admin</i>: version ${escapeHtml(report.version)}`);
     if (report.postgres !== 'ok') lines.push(`Database: ${escapeHtml(report.postgres)}`);
-    if (report.state.health !== 'ok') lines.push(`Shared state: ${escapeHtml(report.state.health)}`);
+    if (report.state.health !== 'ok')
+      lines.push(`Shared state: ${escapeHtml(report.state.health)}`);
     if (report.ai.configured && report.ai.detail) lines.push(`AI: ${escapeHtml(report.ai.detail)}`);
   }
   return lines.join('\n');
