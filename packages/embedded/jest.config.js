@@ -1,3 +1,0 @@
-import { jestProject } from '@herald/testing/jest-preset';
-
-export default jestProject('@herald/embedded');

@@ -1,0 +1,103 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import {
+  createTestDatabase,
+  freePort,
+  startBotApiDouble,
+  testRedisUrl,
+  waitFor,
+  type BotApiDouble,
+  type TestDatabase,
+} from '@herald/testing';
+
+const MAIN = fileURLToPath(new URL('../dist/main.js', import.meta.url));
+
+interface Run {
+  child: ChildProcess;
+  output: () => string;
+  exited: Promise<number | null>;
+}
+
+function run(env: Record<string, string>): Run {
+  let output = '';
+  const child = spawn(process.execPath, [MAIN], {
+    env: { PATH: process.env.PATH ?? '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return { child, output: () => output, exited };
+}
+
+describe('user-handler process', () => {
+  it('exits 78 listing every bad variable at once', async () => {
+    const { exited, output } = run({
+      TELEGRAM_BOT_TOKEN: 'not-a-token',
+      TELEGRAM_MODE: 'carrier-pigeon',
+      PORT: '99999',
+      REDIS_URL: 'redis://127.0.0.1:6379',
+    });
+    expect(await exited).toBe(78);
+    const text = output();
+    for (const variable of ['TELEGRAM_BOT_TOKEN', 'TELEGRAM_MODE', 'PORT', 'DATABASE_URL']) {
+      expect(text).toContain(`- ${variable}:`);
+    }
+    expect(text).not.toContain('not-a-token');
+  });
+
+  describe('running', () => {
+    let database: TestDatabase;
+    let telegram: BotApiDouble;
+    let port: number;
+    let service: Run;
+
+    beforeAll(async () => {
+      database = await createTestDatabase();
+      telegram = await startBotApiDouble();
+      port = await freePort();
+      service = run({
+        TELEGRAM_BOT_TOKEN: telegram.token,
+        TELEGRAM_API_ROOT: telegram.apiRoot,
+        TELEGRAM_MODE: 'polling',
+        DATABASE_URL: database.url,
+        REDIS_URL: testRedisUrl(),
+        PORT: String(port),
+        LOG_LEVEL: 'debug',
+      });
+      await waitFor(
+        async () => (await fetch(`http://127.0.0.1:${port}/readyz`)).status === 200,
+        { what: 'the user-handler to be ready', timeoutMs: 20_000 },
+      );
+    });
+    afterAll(async () => {
+      service.child.kill('SIGKILL');
+      await telegram.close();
+      await database.drop();
+    });
+
+    it('answers updates from polling, then stops cleanly on SIGTERM without logging the token', async () => {
+      telegram.pushUpdates({
+        update_id: 500,
+        message: {
+          message_id: 1,
+          date: 1_700_000_000,
+          chat: { id: 42, type: 'private', first_name: 'Eve' },
+          from: { id: 42, is_bot: false, first_name: 'Eve' },
+          text: '/start',
+          entities: [{ type: 'bot_command', offset: 0, length: 6 }],
+        },
+      });
+      await waitFor(() => telegram.callsOf('sendMessage').length === 1, { what: 'the /start reply' });
+      expect(telegram.callsOf('sendMessage')[0]?.payload).toMatchObject({ chat_id: 42 });
+
+      service.child.kill('SIGTERM');
+      expect(await service.exited).toBe(0);
+      const output = service.output();
+      expect(output).toContain('"msg":"stopped"');
+      expect(output).not.toContain(telegram.token);
+      expect(output).not.toContain(telegram.token.split(':')[1]);
+    });
+  });
+});
