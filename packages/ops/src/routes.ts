@@ -20,13 +20,14 @@ export interface OpsRoutesOptions {
  * `GET /healthz` (the process is alive), `GET /readyz` (its dependencies answer; 503
  * naming the failing ones otherwise) and `GET /metrics` (Prometheus text format).
  */
-const SEVERITY = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
+const SEVERITY = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
+type Level = (typeof SEVERITY)[number];
 
 export async function opsRoutes(app: FastifyInstance, options: OpsRoutesOptions): Promise<void> {
   // Probes and scrapes arrive every few seconds: log them at warn, unless the service's
   // own level is already quieter.
-  const logLevel =
-    SEVERITY.indexOf(app.log.level) > SEVERITY.indexOf('warn') ? app.log.level : 'warn';
+  const current = SEVERITY.find((level) => level === app.log.level) ?? 'info';
+  const logLevel: Level = SEVERITY.indexOf(current) > SEVERITY.indexOf('warn') ? current : 'warn';
 
   app.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? 'unmatched';
