@@ -34,14 +34,20 @@ describe('parseEnv', () => {
       'TELEGRAM_MODE',
     ]);
     expect(error.message).toContain('4 problems');
-    expect(error.message).toMatch(/DATABASE_URL: missing; expected a URL starting with postgres:\/\//);
+    expect(error.message).toMatch(
+      /DATABASE_URL: missing; expected a URL starting with postgres:\/\//,
+    );
     expect(error.message).toMatch(/PORT: "eighty" is invalid .*expected a TCP port/);
     expect(error.message).toMatch(/TELEGRAM_MODE: .*expected one of: webhook, polling/);
   });
 
   it('never echoes the value of a secret or a connection URL', () => {
     const error = problemsOf(() =>
-      parseEnv(schema, { DATABASE_URL: 'mysql://root:hunter2-secret@db/x', REDIS_URL: 'redis://r', AI_API_KEY: '' }),
+      parseEnv(schema, {
+        DATABASE_URL: 'mysql://root:hunter2-secret@db/x',
+        REDIS_URL: 'redis://r',
+        AI_API_KEY: '',
+      }),
     );
     expect(error.message).toContain('DATABASE_URL');
     expect(error.message).not.toContain('hunter2-secret');

@@ -69,7 +69,9 @@ describe('migrateDatabase', () => {
     const client = new pg.Client({ connectionString: database.url });
     await client.connect();
     try {
-      await client.query("INSERT INTO sources (id, url, kind) VALUES ('s', 'https://example.com/rss', 'rss')");
+      await client.query(
+        "INSERT INTO sources (id, url, kind) VALUES ('s', 'https://example.com/rss', 'rss')",
+      );
       const insert = (hash: string) =>
         client.query(
           `INSERT INTO articles (source_id, url, canonical_url, content_hash, title, summary)

@@ -24,12 +24,21 @@ describe('createLogger', () => {
       secrets: [BOT_TOKEN, WEBHOOK_SECRET],
       destination: out.destination,
     });
-    const apiError = new Error(`request to https://api.telegram.org/bot${BOT_TOKEN}/sendMessage failed`);
+    const apiError = new Error(
+      `request to https://api.telegram.org/bot${BOT_TOKEN}/sendMessage failed`,
+    );
     logger.error({ err: apiError }, 'Bot API call failed');
     logger.info({ url: `https://api.telegram.org/bot${BOT_TOKEN}/getMe` }, 'calling');
     logger.info({ config: { token: 'x', botToken: BOT_TOKEN } }, 'config');
     logger.info(
-      { req: { headers: { authorization: 'Bearer sk-live-abcdef', 'x-telegram-bot-api-secret-token': WEBHOOK_SECRET } } },
+      {
+        req: {
+          headers: {
+            authorization: 'Bearer sk-live-abcdef',
+            'x-telegram-bot-api-secret-token': WEBHOOK_SECRET,
+          },
+        },
+      },
       'request',
     );
     logger.warn(`secret in a message: ${WEBHOOK_SECRET}`);
@@ -52,7 +61,12 @@ describe('createLogger', () => {
     const logger = createLogger({ service: 'user-handler', destination: out.destination });
     logger.info({ update_id: 42 }, 'update stored');
     const entry = JSON.parse(out.lines().trim()) as Record<string, unknown>;
-    expect(entry).toMatchObject({ level: 'info', service: 'user-handler', update_id: 42, msg: 'update stored' });
+    expect(entry).toMatchObject({
+      level: 'info',
+      service: 'user-handler',
+      update_id: 42,
+      msg: 'update stored',
+    });
     expect(typeof entry.time).toBe('string');
   });
 });

@@ -1,8 +1,20 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createLogger } from '@herald/logger';
-import { startRedisServer, testRedisUrl, uniquePrefix, waitFor, type RedisServer } from '@herald/testing';
+import {
+  startRedisServer,
+  testRedisUrl,
+  uniquePrefix,
+  waitFor,
+  type RedisServer,
+} from '@herald/testing';
 import { Redis } from 'ioredis';
-import { createRedis, openStateStore, pingRedis, pingStateStore, reconnectDelayMs } from './index.js';
+import {
+  createRedis,
+  openStateStore,
+  pingRedis,
+  pingStateStore,
+  reconnectDelayMs,
+} from './index.js';
 
 const logger = createLogger({ service: 'test', level: 'silent' });
 

@@ -1,7 +1,13 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { createTestDatabase, freePort, testRedisUrl, waitFor, type TestDatabase } from '@herald/testing';
+import {
+  createTestDatabase,
+  freePort,
+  testRedisUrl,
+  waitFor,
+  type TestDatabase,
+} from '@herald/testing';
 
 const MAIN = fileURLToPath(new URL('../dist/main.js', import.meta.url));
 

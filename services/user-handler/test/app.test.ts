@@ -3,7 +3,13 @@ import { createPool, pingPostgres } from '@herald/db';
 import { createLogger } from '@herald/logger';
 import { createCoreMetrics, createRegistry } from '@herald/ops';
 import { closeStateStore, openStateStore, pingStateStore, type StateStore } from '@herald/redis';
-import { createTestDatabase, startRedisServer, waitFor, type RedisServer, type TestDatabase } from '@herald/testing';
+import {
+  createTestDatabase,
+  startRedisServer,
+  waitFor,
+  type RedisServer,
+  type TestDatabase,
+} from '@herald/testing';
 import type { FastifyInstance } from 'fastify';
 import type pg from 'pg';
 import { buildApp } from '../src/app.js';
@@ -46,12 +52,19 @@ describe('user-handler HTTP app', () => {
   it('turns /readyz 503 naming Redis while it is down, and 200 once it is back', async () => {
     const ready = await app.inject({ method: 'GET', url: '/readyz' });
     expect(ready.statusCode).toBe(200);
-    expect(ready.json()).toMatchObject({ status: 'ready', checks: { postgres: 'ok', redis: 'ok' } });
+    expect(ready.json()).toMatchObject({
+      status: 'ready',
+      checks: { postgres: 'ok', redis: 'ok' },
+    });
 
     await redisServer.stop();
     const down = await app.inject({ method: 'GET', url: '/readyz' });
     expect(down.statusCode).toBe(503);
-    expect(down.json()).toMatchObject({ status: 'unavailable', failing: ['redis'], checks: { postgres: 'ok' } });
+    expect(down.json()).toMatchObject({
+      status: 'unavailable',
+      failing: ['redis'],
+      checks: { postgres: 'ok' },
+    });
 
     // Same app, same client: no restart needed.
     await redisServer.start();
@@ -67,8 +80,12 @@ describe('user-handler HTTP app', () => {
     expect(response.statusCode).toBe(200);
     expect(response.headers['content-type']).toContain('text/plain');
     expect(response.body).toContain('process_cpu_user_seconds_total');
-    expect(response.body).toMatch(/herald_build_info\{version="0.0.0-test",service="user-handler"\} 1/);
-    expect(response.body).toMatch(/herald_dependency_up\{dependency="postgres",service="user-handler"\} 1/);
+    expect(response.body).toMatch(
+      /herald_build_info\{version="0.0.0-test",service="user-handler"\} 1/,
+    );
+    expect(response.body).toMatch(
+      /herald_dependency_up\{dependency="postgres",service="user-handler"\} 1/,
+    );
     expect(response.body).toContain('herald_http_request_duration_seconds_bucket');
   });
 });

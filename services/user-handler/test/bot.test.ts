@@ -19,9 +19,11 @@ function message(text: string, from = ALICE): Update {
       chat: { id: from.id, type: 'private', first_name: from.first_name },
       from,
       text,
-      ...(command ? { entities: [{ type: 'bot_command', offset: 0, length: command.length }] } : {}),
+      ...(command
+        ? { entities: [{ type: 'bot_command', offset: 0, length: command.length }] }
+        : {}),
     },
-  } as Update;
+  };
 }
 
 const healthy: StatusReport = {
@@ -29,7 +31,12 @@ const healthy: StatusReport = {
   version: '1.2.3',
   postgres: 'ok',
   state: { kind: 'redis', health: 'ok' },
-  ai: { configured: true, reachable: false, models: ['deepseek-r1-14b'], detail: 'connect ECONNREFUSED' },
+  ai: {
+    configured: true,
+    reachable: false,
+    models: ['deepseek-r1-14b'],
+    detail: 'connect ECONNREFUSED',
+  },
 };
 
 describe('bot commands', () => {
@@ -94,9 +101,14 @@ describe('bot commands', () => {
         from: ALICE,
         chat_instance: 'ci',
         data: 'status',
-        message: { message_id: 1, date: 1, chat: { id: ALICE.id, type: 'private', first_name: 'A' }, text: 'x' },
+        message: {
+          message_id: 1,
+          date: 1,
+          chat: { id: ALICE.id, type: 'private', first_name: 'A' },
+          text: 'x',
+        },
       },
-    } as Update);
+    });
     expect(telegram.callsOf('answerCallbackQuery')).toHaveLength(1);
     expect(String(sent()[0]?.text)).toContain('Herald status');
   });
@@ -115,6 +127,9 @@ describe('bot commands', () => {
     await privateBot.handleUpdate(message('/help', ALICE));
     const [toBob, toAlice] = sent();
     expect(toBob).toMatchObject({ chat_id: BOB.id, text: expect.stringContaining('private') });
-    expect(toAlice).toMatchObject({ chat_id: ALICE.id, text: expect.stringContaining('What I can do') });
+    expect(toAlice).toMatchObject({
+      chat_id: ALICE.id,
+      text: expect.stringContaining('What I can do'),
+    });
   });
 });

@@ -66,10 +66,10 @@ describe('user-handler process', () => {
         PORT: String(port),
         LOG_LEVEL: 'debug',
       });
-      await waitFor(
-        async () => (await fetch(`http://127.0.0.1:${port}/readyz`)).status === 200,
-        { what: 'the user-handler to be ready', timeoutMs: 20_000 },
-      );
+      await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/readyz`)).status === 200, {
+        what: 'the user-handler to be ready',
+        timeoutMs: 20_000,
+      });
     });
     afterAll(async () => {
       service.child.kill('SIGKILL');
@@ -89,7 +89,9 @@ describe('user-handler process', () => {
           entities: [{ type: 'bot_command', offset: 0, length: 6 }],
         },
       });
-      await waitFor(() => telegram.callsOf('sendMessage').length === 1, { what: 'the /start reply' });
+      await waitFor(() => telegram.callsOf('sendMessage').length === 1, {
+        what: 'the /start reply',
+      });
       expect(telegram.callsOf('sendMessage')[0]?.payload).toMatchObject({ chat_id: 42 });
 
       service.child.kill('SIGTERM');
