@@ -126,7 +126,7 @@ try {
 const where = [
   `Postgres: ${embedded ? `embedded, data in ${embedded.server.clusterDir}` : 'DATABASE_URL'}`,
   `shared state: ${store.kind === 'redis' ? 'REDIS_URL' : 'in-process'}`,
-  `AI: ${env.AI_BASE_URL ? env.AI_BASE_URL : 'not configured (set AI_BASE_URL), fallback answers only'}`,
+  `AI: ${env.AI_BASE_URL ? env.AI_BASE_URL : 'not configured (set AI_BASE_URL)'}`,
   `health and metrics: http://127.0.0.1:${env.PORT}/readyz, /metrics`,
 ];
 if (consoleMode) {
