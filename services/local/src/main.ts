@@ -4,10 +4,9 @@
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { loadEnv } from '@herald/config';
-import { createPool, migrateDatabase, pingPostgres } from '@herald/db';
+import { migrateDatabase } from '@herald/db';
 import { createLogger } from '@herald/logger';
-import { createCoreMetrics, createRegistry, onShutdownSignal } from '@herald/ops';
-import { closeStateStore, openStateStore, pingStateStore } from '@herald/redis';
+import { onShutdownSignal, openRuntime } from '@herald/ops';
 import {
   buildApp,
   createBot,
@@ -36,24 +35,15 @@ const logger = createLogger({
 });
 const say = (line: string): void => void process.stdout.write(`${line}\n`);
 
-const registry = createRegistry('herald-local', VERSION);
-const metrics = createCoreMetrics(registry);
-
 const embedded = env.DATABASE_URL ? undefined : await startLocalDatabase(home, logger);
 const databaseUrl = env.DATABASE_URL ?? embedded!.url;
 await migrateDatabase(databaseUrl, logger);
-const pool = createPool({
-  url: databaseUrl,
+const runtime = openRuntime({
+  service: 'local',
+  version: VERSION,
   logger,
-  applicationName: 'herald-local',
-  onIdleError: () => metrics.dependencyErrors.inc({ dependency: 'postgres' }),
-});
-const store = openStateStore({
-  url: env.REDIS_URL,
-  logger,
-  keyPrefix: 'herald:',
-  connectionName: 'herald-local',
-  onError: () => metrics.dependencyErrors.inc({ dependency: 'redis' }),
+  databaseUrl,
+  redisUrl: env.REDIS_URL,
 });
 
 // Inline buttons of the last message, by label, so the console can press them.
@@ -80,8 +70,7 @@ const bot = createBot(
     adminUserIds,
     allowedUserIds: env.ALLOWED_USER_IDS,
     status: statusReporter({
-      pool,
-      store,
+      runtime,
       startedAt: Date.now(),
       ai: env.AI_BASE_URL
         ? { baseUrl: env.AI_BASE_URL, apiKey: env.AI_API_KEY, models: env.AI_MODELS }
@@ -93,9 +82,9 @@ const bot = createBot(
 let shuttingDown = false;
 const app = await buildApp({
   logger,
-  registry,
-  metrics,
-  checks: { postgres: () => pingPostgres(pool), redis: () => pingStateStore(store) },
+  registry: runtime.registry,
+  metrics: runtime.metrics,
+  checks: runtime.checks,
   isShuttingDown: () => shuttingDown,
 });
 
@@ -109,8 +98,7 @@ const shutdown = onShutdownSignal({
     { name: 'close console', run: async () => chat?.close() },
     { name: 'close HTTP server', run: () => app.close() },
     { name: 'close console Bot API', run: async () => consoleApi?.server.close() },
-    { name: 'close Postgres pool', run: () => pool.end() },
-    { name: 'close Redis', run: () => closeStateStore(store) },
+    { name: 'close Postgres and Redis', run: () => runtime.close() },
     { name: 'stop embedded Postgres', run: async () => embedded?.server.stop() },
   ],
 });
@@ -125,7 +113,7 @@ try {
 
 const where = [
   `Postgres: ${embedded ? `embedded, data in ${embedded.server.clusterDir}` : 'DATABASE_URL'}`,
-  `shared state: ${store.kind === 'redis' ? 'REDIS_URL' : 'in-process'}`,
+  `shared state: ${runtime.store.kind === 'redis' ? 'REDIS_URL' : 'in-process'}`,
   `AI: ${env.AI_BASE_URL ? env.AI_BASE_URL : 'not configured (set AI_BASE_URL)'}`,
   `health and metrics: http://127.0.0.1:${env.PORT}/readyz, /metrics`,
 ];

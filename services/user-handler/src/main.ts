@@ -1,9 +1,7 @@
 // Wires the user-handler from its environment and runs it until SIGTERM.
 import { loadEnv } from '@herald/config';
-import { createPool, pingPostgres } from '@herald/db';
 import { createLogger } from '@herald/logger';
-import { createCoreMetrics, createRegistry, onShutdownSignal } from '@herald/ops';
-import { closeStateStore, openStateStore, pingStateStore } from '@herald/redis';
+import { onShutdownSignal, openRuntime } from '@herald/ops';
 import { buildApp } from './app.js';
 import { createBot } from './bot/index.js';
 import { userHandlerEnv, userHandlerRules } from './env.js';
@@ -16,26 +14,16 @@ const logger = createLogger({
   level: env.LOG_LEVEL,
   secrets: [env.TELEGRAM_BOT_TOKEN, env.WEBHOOK_SECRET, env.AI_API_KEY],
 });
-const registry = createRegistry('user-handler', VERSION);
-const metrics = createCoreMetrics(registry);
-
-const pool = createPool({
-  url: env.DATABASE_URL,
+const runtime = openRuntime({
+  service: 'user-handler',
+  version: VERSION,
   logger,
-  applicationName: 'herald-user-handler',
-  onIdleError: () => metrics.dependencyErrors.inc({ dependency: 'postgres' }),
-});
-const store = openStateStore({
-  url: env.REDIS_URL,
-  logger,
-  keyPrefix: 'herald:',
-  connectionName: 'herald-user-handler',
-  onError: () => metrics.dependencyErrors.inc({ dependency: 'redis' }),
+  databaseUrl: env.DATABASE_URL,
+  redisUrl: env.REDIS_URL,
 });
 
 const status = statusReporter({
-  pool,
-  store,
+  runtime,
   startedAt: Date.now(),
   ai: env.AI_BASE_URL
     ? { baseUrl: env.AI_BASE_URL, apiKey: env.AI_API_KEY, models: env.AI_MODELS }
@@ -49,9 +37,9 @@ const bot = createBot(
 let shuttingDown = false;
 const app = await buildApp({
   logger,
-  registry,
-  metrics,
-  checks: { postgres: () => pingPostgres(pool), redis: () => pingStateStore(store) },
+  registry: runtime.registry,
+  metrics: runtime.metrics,
+  checks: runtime.checks,
   isShuttingDown: () => shuttingDown,
 });
 
@@ -62,8 +50,7 @@ onShutdownSignal({
     { name: 'mark not ready', run: async () => (shuttingDown = true) },
     { name: 'stop polling', run: async () => poller?.stop() },
     { name: 'close HTTP server', run: () => app.close() },
-    { name: 'close Postgres pool', run: () => pool.end() },
-    { name: 'close Redis', run: () => closeStateStore(store) },
+    { name: 'close Postgres and Redis', run: () => runtime.close() },
   ],
 });
 

@@ -1,15 +1,8 @@
-import { readFileSync } from 'node:fs';
-import { pingPostgres } from '@herald/db';
-import { pingStateStore, type StateStore } from '@herald/redis';
-import type pg from 'pg';
+import { packageVersion, type ServiceRuntime } from '@herald/ops';
 import type { StatusReport } from './bot/index.js';
 
 /** Herald's version, from this package's manifest. */
-export const VERSION = (
-  JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
-    version: string;
-  }
-).version;
+export const VERSION = packageVersion(import.meta.url);
 
 export interface AiEndpoint {
   baseUrl: string;
@@ -50,22 +43,21 @@ async function probeAi(ai: AiEndpoint): Promise<StatusReport['ai']> {
 
 /** Builds the function /status calls to learn the state of every dependency. */
 export function statusReporter(deps: {
-  pool: pg.Pool;
-  store: StateStore;
+  runtime: Pick<ServiceRuntime, 'checks' | 'store'>;
   ai?: AiEndpoint | undefined;
   startedAt: number;
 }): () => Promise<StatusReport> {
   return async () => {
     const [postgres, state, ai] = await Promise.all([
-      pingPostgres(deps.pool).then(() => 'ok', reason),
-      pingStateStore(deps.store).then(() => 'ok', reason),
+      deps.runtime.checks.postgres().then(() => 'ok', reason),
+      deps.runtime.checks.redis().then(() => 'ok', reason),
       deps.ai ? probeAi(deps.ai) : Promise.resolve({ configured: false as const }),
     ]);
     return {
       uptimeSeconds: (Date.now() - deps.startedAt) / 1000,
       version: VERSION,
       postgres,
-      state: { kind: deps.store.kind, health: state },
+      state: { kind: deps.runtime.store.kind, health: state },
       ai,
     };
   };
