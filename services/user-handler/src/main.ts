@@ -41,6 +41,10 @@ const app = await buildApp({
   metrics: runtime.metrics,
   checks: runtime.checks,
   isShuttingDown: () => shuttingDown,
+  webhook:
+    env.TELEGRAM_MODE === 'webhook' && env.WEBHOOK_SECRET && runtime.store.kind === 'redis'
+      ? { secret: env.WEBHOOK_SECRET, redis: runtime.store.redis }
+      : undefined,
 });
 
 let poller: Poller | undefined;
