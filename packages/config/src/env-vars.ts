@@ -29,6 +29,15 @@ export const envVar = {
   /** A non-empty secret; its value is never printed. */
   secret: (what: string) => z.string().min(1).describe(what),
 
+  /** A whole number between `min` and `max`. */
+  count: (min: number, max: number) =>
+    z.coerce
+      .number()
+      .int()
+      .min(min)
+      .max(max)
+      .describe(`a whole number from ${min} to ${max}`),
+
   /** true/false, also 1/0 and yes/no. */
   boolean: () =>
     z

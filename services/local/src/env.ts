@@ -1,4 +1,5 @@
 import { accessEnv, aiEnv, envVar, z } from '@herald/config';
+import { workerEnv } from '@herald/user-handler';
 
 /** Local mode: everything optional, with embedded defaults for what is missing. */
 export const localEnv = z.object({
@@ -12,6 +13,7 @@ export const localEnv = z.object({
   REDIS_URL: envVar.url(['redis', 'rediss']).optional(),
   HERALD_HOME: z.string().min(1).describe('a directory for local data').default('.herald'),
   ...aiEnv,
+  ...workerEnv,
   ...accessEnv,
   PORT: envVar.port().default(8080),
   LOG_LEVEL: envVar.logLevel().default('info'),

@@ -7,14 +7,7 @@ import { loadEnv } from '@herald/config';
 import { migrateDatabase } from '@herald/db';
 import { createLogger } from '@herald/logger';
 import { onShutdownSignal, openRuntime } from '@herald/ops';
-import {
-  buildApp,
-  createBot,
-  startPolling,
-  statusReporter,
-  VERSION,
-  type Poller,
-} from '@herald/user-handler';
+import { buildApp, createUserHandler, VERSION } from '@herald/user-handler';
 import { pino } from 'pino';
 import { CONSOLE_TOKEN, CONSOLE_USER, startConsoleBotApi } from './console-bot-api.js';
 import { startConsoleChat, type ConsoleChat } from './console-chat.js';
@@ -60,24 +53,25 @@ const consoleApi = consoleMode
   : undefined;
 
 const adminUserIds = consoleMode ? [...env.ADMIN_USER_IDS, CONSOLE_USER.id] : env.ADMIN_USER_IDS;
-const bot = createBot(
-  {
+const handler = createUserHandler({
+  logger,
+  runtime,
+  telegram: {
     token: env.TELEGRAM_BOT_TOKEN ?? CONSOLE_TOKEN,
     apiRoot: consoleApi?.apiRoot ?? env.TELEGRAM_API_ROOT,
   },
-  {
-    logger,
-    adminUserIds,
-    allowedUserIds: env.ALLOWED_USER_IDS,
-    status: statusReporter({
-      runtime,
-      startedAt: Date.now(),
-      ai: env.AI_BASE_URL
-        ? { baseUrl: env.AI_BASE_URL, apiKey: env.AI_API_KEY, models: env.AI_MODELS }
-        : undefined,
-    }),
+  adminUserIds,
+  allowedUserIds: env.ALLOWED_USER_IDS,
+  ai: env.AI_BASE_URL
+    ? { baseUrl: env.AI_BASE_URL, apiKey: env.AI_API_KEY, models: env.AI_MODELS }
+    : undefined,
+  models: { available: env.AI_MODELS, default: env.AI_DEFAULT_MODEL },
+  limits: {
+    perUserPerMinute: env.RATE_LIMIT_USER_PER_MINUTE,
+    globalPerMinute: env.RATE_LIMIT_GLOBAL_PER_MINUTE,
   },
-);
+  workers: { concurrency: env.WORKER_CONCURRENCY, claimIdleMs: env.QUEUE_CLAIM_IDLE },
+});
 
 let shuttingDown = false;
 const app = await buildApp({
@@ -88,13 +82,12 @@ const app = await buildApp({
   isShuttingDown: () => shuttingDown,
 });
 
-let poller: Poller | undefined;
 let chat: ConsoleChat | undefined;
 const shutdown = onShutdownSignal({
   logger,
   steps: [
     { name: 'mark not ready', run: async () => (shuttingDown = true) },
-    { name: 'stop polling', run: async () => poller?.stop() },
+    { name: 'stop polling and workers', run: () => handler.stop() },
     { name: 'close console', run: async () => chat?.close() },
     { name: 'close HTTP server', run: () => app.close() },
     { name: 'close console Bot API', run: async () => consoleApi?.server.close() },
@@ -122,13 +115,14 @@ if (consoleMode) {
   for (const line of where) say(`  ${line}`);
   say(`  logs: ${logFile}`);
   say('Type /start, /help or /status. Ctrl+D quits.\n');
+  handler.start({ polling: false });
   chat = startConsoleChat(
-    bot,
+    handler.bot,
     () => lastButtons,
     (error) => logger.error({ err: error }, 'the console chat failed to handle a line'),
   );
   void chat.closed.then(() => shutdown());
 } else {
-  poller = startPolling(bot, logger);
+  handler.start({ polling: true });
   logger.info({ version: VERSION, setup: where }, 'Herald local mode: long polling Telegram');
 }

@@ -16,11 +16,21 @@ const WEBHOOK_SECRET = z
   .regex(/^[A-Za-z0-9_-]{1,256}$/, 'not a valid secret token')
   .describe('1-256 characters of A-Z, a-z, 0-9, _ and - (e.g. `openssl rand -hex 32`)');
 
+/** How updates are worked: shared by the user-handler and local mode. */
+export const workerEnv = {
+  WORKER_CONCURRENCY: envVar.count(1, 1_000).default(64),
+  QUEUE_CLAIM_IDLE: envVar.durationMs().default(30_000),
+  RATE_LIMIT_USER_PER_MINUTE: envVar.count(1, 100_000).default(20),
+  RATE_LIMIT_GLOBAL_PER_MINUTE: envVar.count(1, 1_000_000).default(1_800),
+};
+
 export const userHandlerEnv = z.object({
   ...telegramEnv,
   TELEGRAM_MODE: envVar.oneOf(['webhook', 'polling']).default('webhook'),
   WEBHOOK_SECRET: WEBHOOK_SECRET.optional(),
   PUBLIC_URL: envVar.url(['https']).optional(),
+  WEBHOOK_MAX_CONNECTIONS: envVar.count(1, 100).default(40),
+  ...workerEnv,
   ...storageEnv,
   ...aiEnv,
   ...accessEnv,

@@ -1,12 +1,13 @@
 export { buildApp, type AppDeps } from './app.js';
-export { createBot, formatStatus, type BotDeps, type StatusReport } from './bot/index.js';
+export * from './bot/index.js';
 export * from './env.js';
-export { startPolling, type Poller } from './polling.js';
-export { statusReporter, VERSION, type AiEndpoint } from './status.js';
-export {
-  chatIdOf,
-  secretMatches,
-  UPDATE_STREAM,
-  webhookRoutes,
-  type WebhookOptions,
-} from './webhook.js';
+export { ALLOWED_UPDATES, startPolling, type Poller } from './polling.js';
+export * from './rate-limit.js';
+export * from './service.js';
+export * from './sessions.js';
+export { adminStatsReporter, statusReporter, VERSION, type AiEndpoint } from './status.js';
+export * from './updates/journal.js';
+export * from './updates/memory-queue.js';
+export * from './updates/queue.js';
+export * from './updates/redis-queue.js';
+export { secretMatches, webhookRoutes, type WebhookOptions } from './webhook.js';

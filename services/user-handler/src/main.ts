@@ -3,10 +3,9 @@ import { loadEnv } from '@herald/config';
 import { createLogger } from '@herald/logger';
 import { onShutdownSignal, openRuntime } from '@herald/ops';
 import { buildApp } from './app.js';
-import { createBot } from './bot/index.js';
 import { userHandlerEnv, userHandlerRules } from './env.js';
-import { startPolling, type Poller } from './polling.js';
-import { statusReporter, VERSION } from './status.js';
+import { createUserHandler } from './service.js';
+import { VERSION } from './status.js';
 
 const env = loadEnv('user-handler', userHandlerEnv, { rules: userHandlerRules });
 const logger = createLogger({
@@ -22,17 +21,22 @@ const runtime = openRuntime({
   redisUrl: env.REDIS_URL,
 });
 
-const status = statusReporter({
+const handler = createUserHandler({
+  logger,
   runtime,
-  startedAt: Date.now(),
+  telegram: { token: env.TELEGRAM_BOT_TOKEN, apiRoot: env.TELEGRAM_API_ROOT },
+  adminUserIds: env.ADMIN_USER_IDS,
+  allowedUserIds: env.ALLOWED_USER_IDS,
   ai: env.AI_BASE_URL
     ? { baseUrl: env.AI_BASE_URL, apiKey: env.AI_API_KEY, models: env.AI_MODELS }
     : undefined,
+  models: { available: env.AI_MODELS, default: env.AI_DEFAULT_MODEL },
+  limits: {
+    perUserPerMinute: env.RATE_LIMIT_USER_PER_MINUTE,
+    globalPerMinute: env.RATE_LIMIT_GLOBAL_PER_MINUTE,
+  },
+  workers: { concurrency: env.WORKER_CONCURRENCY, claimIdleMs: env.QUEUE_CLAIM_IDLE },
 });
-const bot = createBot(
-  { token: env.TELEGRAM_BOT_TOKEN, apiRoot: env.TELEGRAM_API_ROOT },
-  { logger, adminUserIds: env.ADMIN_USER_IDS, allowedUserIds: env.ALLOWED_USER_IDS, status },
-);
 
 let shuttingDown = false;
 const app = await buildApp({
@@ -42,22 +46,22 @@ const app = await buildApp({
   checks: runtime.checks,
   isShuttingDown: () => shuttingDown,
   webhook:
-    env.TELEGRAM_MODE === 'webhook' && env.WEBHOOK_SECRET && runtime.store.kind === 'redis'
-      ? { secret: env.WEBHOOK_SECRET, redis: runtime.store.redis }
+    env.TELEGRAM_MODE === 'webhook' && env.WEBHOOK_SECRET
+      ? { secret: env.WEBHOOK_SECRET, queue: handler.queue }
       : undefined,
 });
 
-let poller: Poller | undefined;
 onShutdownSignal({
   logger,
   steps: [
     { name: 'mark not ready', run: async () => (shuttingDown = true) },
-    { name: 'stop polling', run: async () => poller?.stop() },
+    // Telegram gets 503s meanwhile (not ready) and retries on another pod.
     { name: 'close HTTP server', run: () => app.close() },
+    { name: 'stop polling and workers', run: () => handler.stop() },
     { name: 'close Postgres and Redis', run: () => runtime.close() },
   ],
 });
 
 await app.listen({ port: env.PORT, host: '0.0.0.0' });
-if (env.TELEGRAM_MODE === 'polling') poller = startPolling(bot, logger);
+handler.start({ polling: env.TELEGRAM_MODE === 'polling' });
 logger.info({ mode: env.TELEGRAM_MODE, version: VERSION }, 'user-handler started');

@@ -1,5 +1,8 @@
+import { chats, conversationMessages, users, type Database } from '@herald/db';
 import { packageVersion, type ServiceRuntime } from '@herald/ops';
-import type { StatusReport } from './bot/index.js';
+import { count, gt, sql } from 'drizzle-orm';
+import type { AdminStats, StatusReport } from './bot/index.js';
+import type { UpdateQueue } from './updates/queue.js';
 
 /** Herald's version, from this package's manifest. */
 export const VERSION = packageVersion(import.meta.url);
@@ -45,20 +48,57 @@ async function probeAi(ai: AiEndpoint): Promise<StatusReport['ai']> {
 export function statusReporter(deps: {
   runtime: Pick<ServiceRuntime, 'checks' | 'store'>;
   ai?: AiEndpoint | undefined;
+  queue: UpdateQueue;
   startedAt: number;
 }): () => Promise<StatusReport> {
   return async () => {
-    const [postgres, state, ai] = await Promise.all([
+    const [postgres, state, ai, queue] = await Promise.all([
       deps.runtime.checks.postgres().then(() => 'ok', reason),
       deps.runtime.checks.redis().then(() => 'ok', reason),
       deps.ai ? probeAi(deps.ai) : Promise.resolve({ configured: false as const }),
+      deps.queue.stats().catch(() => undefined),
     ]);
     return {
       uptimeSeconds: (Date.now() - deps.startedAt) / 1000,
       version: VERSION,
       postgres,
       state: { kind: deps.runtime.store.kind, health: state },
+      queue,
       ai,
+    };
+  };
+}
+
+/** Builds the function /admin stats calls: counts from Postgres, the queue's state. */
+export function adminStatsReporter(deps: {
+  db: Database;
+  queue: UpdateQueue;
+}): () => Promise<AdminStats> {
+  const { db } = deps;
+  const dayAgo = sql`now() - interval '24 hours'`;
+  return async () => {
+    const [[userCounts], chatRows, [messageCount], queue] = await Promise.all([
+      db
+        .select({
+          all: count(),
+          active: sql<number>`count(*) filter (where ${users.lastSeenAt} > ${dayAgo})`.mapWith(
+            Number,
+          ),
+        })
+        .from(users),
+      db.select({ type: chats.type, n: count() }).from(chats).groupBy(chats.type),
+      db
+        .select({ n: count() })
+        .from(conversationMessages)
+        .where(gt(conversationMessages.createdAt, dayAgo)),
+      deps.queue.stats().catch(() => undefined),
+    ]);
+    return {
+      users: userCounts?.all ?? 0,
+      activeUsers24h: userCounts?.active ?? 0,
+      chats: Object.fromEntries(chatRows.map((row) => [row.type, row.n])),
+      messages24h: messageCount?.n ?? 0,
+      queue,
     };
   };
 }

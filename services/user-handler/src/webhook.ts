@@ -1,40 +1,11 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Logger } from '@herald/logger';
 import { Counter, Histogram, type Registry } from '@herald/ops';
-import type { Redis } from '@herald/redis';
 import type { FastifyInstance } from 'fastify';
-
-/** Redis keys of the update queue, under the client's key prefix. */
-export const UPDATE_STREAM = 'updates';
-const seenKey = (updateId: number): string => `update-seen:${updateId}`;
-
-/** Telegram redelivers an unacknowledged update for up to 24 hours. */
-const DEDUPE_TTL_SECONDS = 24 * 60 * 60;
-
-// Dedupe and append in one step: either the update is recorded as seen AND queued, or
-// neither, so a failure between the two can never drop or double an update.
-const ENQUEUE_SCRIPT = `
-if redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then
-  return redis.call('XADD', KEYS[2], '*', 'update', ARGV[2], 'chat', ARGV[3])
-end
-return false`;
+import type { Update } from 'telegraf/types';
+import { chatIdOf, updateIdOf, type UpdateQueue } from './updates/queue.js';
 
 const SECRET_HEADER = 'x-telegram-bot-api-secret-token';
-
-/** The chat an update belongs to, for per-chat ordering; 0 when it has none. */
-export function chatIdOf(update: Record<string, unknown>): number {
-  for (const value of Object.values(update)) {
-    if (typeof value !== 'object' || value === null) continue;
-    const record = value as {
-      chat?: { id?: unknown };
-      message?: { chat?: { id?: unknown } };
-      from?: { id?: unknown };
-    };
-    const id = record.chat?.id ?? record.message?.chat?.id ?? record.from?.id;
-    if (typeof id === 'number') return id;
-  }
-  return 0;
-}
 
 /** Compares two secrets in time that does not depend on where they differ. */
 export function secretMatches(given: string | undefined, expected: string): boolean {
@@ -45,13 +16,13 @@ export function secretMatches(given: string | undefined, expected: string): bool
 
 export interface WebhookOptions {
   secret: string;
-  redis: Redis;
+  queue: UpdateQueue;
   logger: Logger;
   registry: Registry;
 }
 
 /**
- * `POST /telegram/webhook`: answers 200 only once the update is stored in Redis, so
+ * `POST /telegram/webhook`: answers 200 only once the update is stored in the queue, so
  * Telegram never waits for the bot's work and nothing acknowledged can be lost.
  */
 export async function webhookRoutes(app: FastifyInstance, options: WebhookOptions): Promise<void> {
@@ -67,20 +38,6 @@ export async function webhookRoutes(app: FastifyInstance, options: WebhookOption
     buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
     registers: [options.registry],
   });
-  options.redis.defineCommand('heraldEnqueueUpdate', { numberOfKeys: 2, lua: ENQUEUE_SCRIPT });
-  const enqueue = (updateId: number, body: string, chatId: number): Promise<string | null> =>
-    (
-      options.redis as unknown as {
-        heraldEnqueueUpdate(
-          k1: string,
-          k2: string,
-          ttl: number,
-          body: string,
-          chat: number,
-        ): Promise<string | null>;
-      }
-    ).heraldEnqueueUpdate(seenKey(updateId), UPDATE_STREAM, DEDUPE_TTL_SECONDS, body, chatId);
-
   app.post('/telegram/webhook', async (request, reply) => {
     const started = process.hrtime.bigint();
     const answer = (code: number, outcome: string, body: object) => {
@@ -94,26 +51,22 @@ export async function webhookRoutes(app: FastifyInstance, options: WebhookOption
       return answer(401, 'unauthorized', { ok: false, error: 'unauthorized' });
     }
     const update = request.body;
-    const updateId = (update as { update_id?: unknown } | null)?.update_id;
-    if (
-      typeof update !== 'object' ||
-      update === null ||
-      Array.isArray(update) ||
-      !Number.isSafeInteger(updateId) ||
-      (updateId as number) < 0 ||
-      Object.keys(update).length < 2
-    ) {
-      request.log.warn({ update_id: updateId }, 'webhook body is not a Telegram Update; refused');
+    const updateId = updateIdOf(update);
+    if (updateId === undefined) {
+      request.log.warn(
+        { update_id: (update as { update_id?: unknown } | null)?.update_id },
+        'webhook body is not a Telegram Update; refused',
+      );
       return answer(400, 'invalid', { ok: false, error: 'not an Update object' });
     }
-    const chatId = chatIdOf(update as Record<string, unknown>);
+    const chatId = chatIdOf(update as object);
     try {
-      const entry = await enqueue(updateId as number, JSON.stringify(update), chatId);
-      if (entry === null) {
+      const outcome = await options.queue.enqueue(update as Update);
+      if (outcome === 'duplicate') {
         request.log.debug({ update_id: updateId, chat_id: chatId }, 'duplicate update ignored');
         return answer(200, 'duplicate', { ok: true });
       }
-      request.log.debug({ update_id: updateId, chat_id: chatId, entry }, 'update queued');
+      request.log.debug({ update_id: updateId, chat_id: chatId }, 'update queued');
       return answer(200, 'accepted', { ok: true });
     } catch (error) {
       request.log.error(

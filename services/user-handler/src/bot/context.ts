@@ -1,4 +1,6 @@
 import type { Logger } from '@herald/logger';
+import type { RateLimiter } from '../rate-limit.js';
+import type { SessionStore } from '../sessions.js';
 
 /** What /status reports, gathered fresh for each request. */
 export interface StatusReport {
@@ -8,9 +10,26 @@ export interface StatusReport {
   postgres: string;
   /** health: 'ok', or why the state store did not answer. */
   state: { kind: 'redis' | 'in-process'; health: string };
+  /** The update queue; absent when it could not be read. */
+  queue?: { length: number; lagSeconds: number } | undefined;
   ai:
     | { configured: false }
     | { configured: true; reachable: boolean; models: string[]; detail?: string };
+}
+
+/** What /admin stats reports. */
+export interface AdminStats {
+  users: number;
+  activeUsers24h: number;
+  chats: Record<string, number>;
+  messages24h: number;
+  queue: { length: number; lagSeconds: number; deadLetters: number } | undefined;
+}
+
+/** The models users may pick (`AI_MODELS`) and the one they get by default. */
+export interface ModelChoice {
+  available: readonly string[];
+  default?: string | undefined;
 }
 
 /** Everything the bot's features need from the outside world. */
@@ -20,4 +39,11 @@ export interface BotDeps {
   /** When set, only these users get answers; others are told the bot is private. */
   allowedUserIds?: readonly number[] | undefined;
   status: () => Promise<StatusReport>;
+  adminStats: () => Promise<AdminStats>;
+  sessions: SessionStore;
+  limiter: RateLimiter;
+  models: ModelChoice;
 }
+
+export const isAdmin = (deps: Pick<BotDeps, 'adminUserIds'>, userId: number | undefined): boolean =>
+  userId !== undefined && deps.adminUserIds.includes(userId);

@@ -1,11 +1,20 @@
 import { Telegraf } from 'telegraf';
+import { journalMiddleware } from '../updates/journal.js';
 import type { BotDeps } from './context.js';
+import { adminFeature } from './features/admin.js';
+import { conversationFeature } from './features/conversation.js';
+import { forgetFeature } from './features/forget.js';
 import { helpFeature } from './features/help.js';
+import { modelsFeature } from './features/models.js';
+import { settingsFeature } from './features/settings.js';
 import { startFeature } from './features/start.js';
 import { statusFeature } from './features/status.js';
 import { unhandledFeature } from './features/unhandled.js';
+import { addressedOnly, allowlist, rateLimit, recordSeen } from './guards.js';
 
-export type { BotDeps, StatusReport } from './context.js';
+export type { AdminStats, BotDeps, ModelChoice, StatusReport } from './context.js';
+export { formatAdminStats } from './features/admin.js';
+export { currentModel } from './features/models.js';
 export { formatStatus } from './features/status.js';
 
 export interface BotOptions {
@@ -13,10 +22,22 @@ export interface BotOptions {
   apiRoot: string;
 }
 
+/** Commands shown in Telegram's menu (setMyCommands). */
+export const BOT_COMMANDS = [
+  { command: 'start', description: 'Welcome and quick actions' },
+  { command: 'help', description: 'What I can do' },
+  { command: 'status', description: 'Is everything up' },
+  { command: 'models', description: 'AI models you can pick' },
+  { command: 'settings', description: 'Language, answer length, reasoning' },
+  { command: 'reset', description: 'Start a new conversation' },
+  { command: 'forget', description: 'Delete everything stored about you' },
+];
+
 /**
- * The bot's logic as a telegraf instance: feed it updates with `bot.handleUpdate`. It
- * makes every Bot API call through `apiRoot`, so a local Bot API server or a test double
- * can stand in for Telegram.
+ * The bot's logic as a telegraf instance: the update workers feed it with
+ * `bot.handleUpdate`. Every Bot API call goes to `apiRoot`, so a local Bot API server or
+ * a test double can stand in for Telegram. A failing update is thrown back to the worker,
+ * which retries it and finally dead-letters it; nothing is swallowed here.
  */
 export function createBot(options: BotOptions, deps: BotDeps): Telegraf {
   const bot = new Telegraf(options.token, {
@@ -25,34 +46,29 @@ export function createBot(options: BotOptions, deps: BotDeps): Telegraf {
     handlerTimeout: Number.POSITIVE_INFINITY,
   });
 
-  const allowed = deps.allowedUserIds;
-  if (allowed && allowed.length > 0) {
-    bot.use(async (ctx, next) => {
-      const userId = ctx.from?.id;
-      if (
-        userId !== undefined &&
-        (allowed.includes(userId) || deps.adminUserIds.includes(userId))
-      ) {
-        return next();
-      }
-      if (ctx.chat?.type === 'private') {
-        await ctx.reply('This bot is private. Ask its operator to add your user id.');
-      }
-    });
-  }
-
-  bot.use(startFeature(), helpFeature(), statusFeature(deps), unhandledFeature());
-
-  bot.catch(async (error, ctx) => {
-    deps.logger.error(
-      { err: error, update_id: ctx.update.update_id, chat_id: ctx.chat?.id },
-      'handling an update failed',
-    );
-    if (ctx.chat) {
-      await ctx
-        .reply('Sorry, something went wrong on my side. Please try again in a moment.')
-        .catch(() => undefined);
-    }
+  bot.use(journalMiddleware(), recordSeen(deps), addressedOnly(), allowlist(deps), rateLimit(deps));
+  bot.use(
+    startFeature(),
+    helpFeature(),
+    statusFeature(deps),
+    modelsFeature(deps),
+    settingsFeature(deps),
+    conversationFeature(deps),
+    forgetFeature(deps),
+    adminFeature(deps),
+    unhandledFeature(),
+  );
+  bot.catch((error) => {
+    throw error;
   });
   return bot;
+}
+
+/** Tells the user, in the update's chat, that their update could not be handled. */
+export async function apologize(bot: Telegraf, chatId: number): Promise<void> {
+  if (chatId === 0) return;
+  await bot.telegram.sendMessage(
+    chatId,
+    'Sorry, something went wrong on my side and I could not answer that. Please try again later.',
+  );
 }

@@ -4,7 +4,13 @@ export const HELP_TEXT = [
   '<b>What I can do</b>',
   '/start - welcome and quick actions',
   '/help - this list',
-  '/status - is everything up: database, shared state, AI',
+  '/status - is everything up: database, queue, AI',
+  '/models - the AI models you can pick; /switch &lt;model&gt; picks one',
+  '/settings - language, answer length, showing the reasoning',
+  '/reset - start a new conversation',
+  '/forget - delete everything I store about you',
+  '',
+  'In groups, mention me or reply to my messages.',
 ].join('\n');
 
 /** /help and the Help button. */

@@ -1,5 +1,5 @@
 import { Composer, type Context } from 'telegraf';
-import type { BotDeps, StatusReport } from '../context.js';
+import { isAdmin, type BotDeps, type StatusReport } from '../context.js';
 import { escapeHtml } from '../html.js';
 
 function formatUptime(seconds: number): string {
@@ -19,6 +19,11 @@ export function formatStatus(report: StatusReport, isAdmin: boolean): string {
   lines.push(`${mark(report.postgres === 'ok')} Database`);
   const stateName = report.state.kind === 'redis' ? 'Redis' : 'in-process (local mode)';
   lines.push(`${mark(report.state.health === 'ok')} Shared state: ${stateName}`);
+  if (report.queue) {
+    lines.push(
+      `Queue: ${report.queue.length} waiting, oldest ${report.queue.lagSeconds.toFixed(1)} s`,
+    );
+  }
   if (!report.ai.configured) {
     lines.push('⚪ AI: not configured');
   } else {
@@ -42,8 +47,9 @@ export function formatStatus(report: StatusReport, isAdmin: boolean): string {
 export function statusFeature(deps: BotDeps): Composer<Context> {
   const feature = new Composer<Context>();
   const answer = async (ctx: Context): Promise<void> => {
-    const isAdmin = ctx.from !== undefined && deps.adminUserIds.includes(ctx.from.id);
-    await ctx.reply(formatStatus(await deps.status(), isAdmin), { parse_mode: 'HTML' });
+    await ctx.reply(formatStatus(await deps.status(), isAdmin(deps, ctx.from?.id)), {
+      parse_mode: 'HTML',
+    });
   };
   feature.command('status', answer);
   feature.action('status', async (ctx) => {

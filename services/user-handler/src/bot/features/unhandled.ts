@@ -7,8 +7,8 @@ export function unhandledFeature(): Composer<Context> {
   const feature = new Composer<Context>();
   feature.on('message', async (ctx, next) => {
     if (!('text' in ctx.message)) return next();
+    // Only what is meant for the bot gets here (see guards.ts), in any kind of chat.
     const text = ctx.message.text;
-    if (ctx.chat.type !== 'private') return next();
     if (text.startsWith('/')) {
       const command = escapeHtml(text.split(/\s/, 1)[0] ?? text);
       await ctx.reply(`I don't know ${command}.\n\n${HELP_TEXT}`, { parse_mode: 'HTML' });

@@ -1,0 +1,113 @@
+import type { Context, Middleware } from 'telegraf';
+import type { Message } from 'telegraf/types';
+import { isAdmin, type BotDeps } from './context.js';
+
+const logContext = (ctx: Context) => ({ update_id: ctx.update.update_id, chat_id: ctx.chat?.id });
+
+/** Records every user and chat the bot meets; a database hiccup never blocks an answer. */
+export function recordSeen(deps: BotDeps): Middleware<Context> {
+  return async (ctx, next) => {
+    if (ctx.from) {
+      await deps.sessions.recordSeen(ctx.from, ctx.chat).catch((error: unknown) =>
+        deps.logger.warn(
+          { ...logContext(ctx), err: error },
+          'could not record the user and chat in Postgres; answering anyway',
+        ),
+      );
+    }
+    return next();
+  };
+}
+
+function textOf(message: Message): string | undefined {
+  if ('text' in message) return message.text;
+  if ('caption' in message) return message.caption;
+  return undefined;
+}
+
+/**
+ * In groups the bot answers only what is meant for it: its commands, messages that
+ * mention it, and replies to its messages. Everything else there is ignored.
+ */
+export function addressedOnly(): Middleware<Context> {
+  return (ctx, next) => {
+    const chat = ctx.chat;
+    if (!chat || chat.type === 'private' || ctx.callbackQuery) return next();
+    const message = ctx.message;
+    if (!message) return;
+    const me = ctx.botInfo;
+    const text = textOf(message) ?? '';
+    if (text.startsWith('/')) {
+      const command = text.split(/\s/, 1)[0] ?? '';
+      const at = command.indexOf('@');
+      if (at === -1 || command.slice(at + 1).toLowerCase() === me.username.toLowerCase()) {
+        return next();
+      }
+      return;
+    }
+    if ('reply_to_message' in message && message.reply_to_message?.from?.id === me.id) {
+      return next();
+    }
+    const entities = 'entities' in message ? message.entities : 'caption_entities' in message ? message.caption_entities : undefined;
+    const mentioned = (entities ?? []).some(
+      (entity) =>
+        (entity.type === 'mention' &&
+          text.slice(entity.offset + 1, entity.offset + entity.length).toLowerCase() ===
+            me.username.toLowerCase()) ||
+        (entity.type === 'text_mention' && entity.user.id === me.id),
+    );
+    if (mentioned) return next();
+  };
+}
+
+/** The optional allowlist (`ALLOWED_USER_IDS`); admins always pass. */
+export function allowlist(deps: BotDeps): Middleware<Context> {
+  return async (ctx, next) => {
+    const allowed = deps.allowedUserIds;
+    if (!allowed || allowed.length === 0) return next();
+    const userId = ctx.from?.id;
+    if (userId !== undefined && (allowed.includes(userId) || isAdmin(deps, userId))) return next();
+    if (ctx.chat?.type === 'private') {
+      await ctx.reply('This bot is private. Ask its operator to add your user id.');
+    }
+  };
+}
+
+/**
+ * Per-user and global rate limits. The user is told once when they may write again; the
+ * repeats meanwhile are dropped quietly. Admins (`ADMIN_USER_IDS`) are not limited.
+ */
+export function rateLimit(deps: BotDeps): Middleware<Context> {
+  return async (ctx, next) => {
+    const userId = ctx.from?.id;
+    if (userId === undefined || isAdmin(deps, userId) || !(ctx.message || ctx.callbackQuery)) {
+      return next();
+    }
+    let decision;
+    try {
+      decision = await deps.limiter.take(userId);
+    } catch (error) {
+      // Limits protect the service; losing them for a moment is better than going silent.
+      deps.logger.warn(
+        { ...logContext(ctx), err: error },
+        'rate limit check failed (is Redis up?); letting the update through',
+      );
+      return next();
+    }
+    if (decision.allowed) return next();
+    deps.logger.info(
+      { ...logContext(ctx), user_id: userId, scope: decision.scope, retry_after_s: decision.retryAfterSeconds },
+      'update refused by a rate limit',
+    );
+    const wait = decision.retryAfterSeconds;
+    const text =
+      decision.scope === 'user'
+        ? `You're sending messages faster than I can answer. Please try again in ${wait} s.`
+        : `I'm very busy right now. Please try again in ${wait} s.`;
+    if (ctx.callbackQuery) {
+      await ctx.answerCbQuery(text);
+    } else if (decision.notify) {
+      await ctx.reply(text);
+    }
+  };
+}

@@ -1,0 +1,110 @@
+import type { Logger } from '@herald/logger';
+import type { Registry } from '@herald/ops';
+import type { Update } from 'telegraf/types';
+import {
+  ChatDispatcher,
+  chatIdOf,
+  DEDUPE_TTL_SECONDS,
+  queueMetrics,
+  type ConsumeOptions,
+  type Consumer,
+  type QueuedUpdate,
+  type QueueStats,
+  type UpdateQueue,
+} from './queue.js';
+
+export interface MemoryQueueOptions {
+  logger: Logger;
+  registry: Registry;
+  concurrency?: number;
+  maxAttempts?: number;
+  retryDelayMs?: (attempt: number) => number;
+  now?: () => number;
+}
+
+/** Dead letters kept in memory; the oldest go first past this many. */
+const DEAD_LETTER_LIMIT = 1_000;
+
+/**
+ * The update queue of local mode, inside this process: the same order, retry and
+ * dead-letter rules as the Redis queue, without surviving a restart.
+ */
+export function createMemoryQueue(options: MemoryQueueOptions): UpdateQueue & {
+  readonly deadLetters: readonly { entry: QueuedUpdate; reason: string }[];
+} {
+  const now = options.now ?? Date.now;
+  const seen = new Map<number, number>();
+  const deadLetters: { entry: QueuedUpdate; reason: string }[] = [];
+  let sequence = 0;
+  let dispatcher: ChatDispatcher | undefined;
+  // Entries queued before a consumer starts, or while none runs.
+  const waiting: QueuedUpdate[] = [];
+  const enqueuedAt = new Map<string, number>();
+
+  const forget = (entry: QueuedUpdate) => enqueuedAt.delete(entry.id);
+
+  const queue = {
+    kind: 'in-process' as const,
+    deadLetters,
+    enqueue(update: Update): Promise<'queued' | 'duplicate'> {
+      const cutoff = now() - DEDUPE_TTL_SECONDS * 1000;
+      for (const [id, at] of seen) {
+        if (at >= cutoff) break;
+        seen.delete(id);
+      }
+      if (seen.has(update.update_id)) return Promise.resolve('duplicate');
+      seen.set(update.update_id, now());
+      sequence += 1;
+      const entry: QueuedUpdate = {
+        id: `${now()}-${sequence}`,
+        update,
+        chatId: chatIdOf(update),
+        deliveries: 1,
+      };
+      enqueuedAt.set(entry.id, now());
+      if (dispatcher) dispatcher.add(entry);
+      else waiting.push(entry);
+      return Promise.resolve('queued');
+    },
+    consume(consume: ConsumeOptions): Consumer {
+      if (dispatcher) throw new Error('this queue already has a consumer');
+      const current = new ChatDispatcher({
+        ...consume,
+        logger: options.logger,
+        metrics,
+        concurrency: options.concurrency ?? 16,
+        maxAttempts: options.maxAttempts ?? 3,
+        ...(options.retryDelayMs ? { retryDelayMs: options.retryDelayMs } : {}),
+        backend: {
+          // One dispatcher owns every chat here, and it keeps each chat in order itself.
+          isNext: () => Promise.resolve(true),
+          complete: (entry) => Promise.resolve(void forget(entry)),
+          deadLetter: (entry, reason) => {
+            forget(entry);
+            deadLetters.push({ entry, reason });
+            if (deadLetters.length > DEAD_LETTER_LIMIT) deadLetters.shift();
+            return Promise.resolve();
+          },
+        },
+      });
+      dispatcher = current;
+      for (const entry of waiting.splice(0)) current.add(entry);
+      return {
+        stop: async () => {
+          await current.stop(20_000);
+          dispatcher = undefined;
+        },
+      };
+    },
+    stats(): Promise<QueueStats> {
+      const oldest = Math.min(...enqueuedAt.values());
+      return Promise.resolve({
+        length: enqueuedAt.size,
+        lagSeconds: enqueuedAt.size === 0 ? 0 : Math.max(0, (now() - oldest) / 1000),
+        deadLetters: deadLetters.length,
+      });
+    },
+  };
+  const metrics = queueMetrics(options.registry, queue);
+  return queue;
+}

@@ -1,0 +1,367 @@
+import type { Logger } from '@herald/logger';
+import { Counter, Gauge, Histogram, type Registry } from '@herald/ops';
+import type { Update } from 'telegraf/types';
+
+/** One update waiting in, or taken from, the queue. */
+export interface QueuedUpdate {
+  /** The queue's id for this entry; ids of one chat sort in arrival order. */
+  id: string;
+  update: Update;
+  chatId: number;
+  /** How many times a worker has taken this entry, this one included. */
+  deliveries: number;
+}
+
+export interface QueueStats {
+  /** Entries not yet finished: waiting or being handled. */
+  length: number;
+  /** Age of the oldest unfinished entry, 0 when the queue is empty. */
+  lagSeconds: number;
+  /** Entries moved to the dead-letter stream so far (still kept there). */
+  deadLetters: number;
+}
+
+/** What the workers do with each update; a throw means "try again". */
+export type UpdateHandler = (entry: QueuedUpdate) => Promise<void>;
+
+export interface ConsumeOptions {
+  handler: UpdateHandler;
+  /** Called once when an update is given up on, e.g. to tell the user. */
+  onDeadLetter?: (entry: QueuedUpdate, error: unknown) => Promise<void>;
+}
+
+export interface Consumer {
+  /** Stops taking new entries and waits (bounded) for the ones in hand. */
+  stop(): Promise<void>;
+}
+
+/**
+ * The update queue: the webhook and the poller append, workers consume. Updates of one
+ * chat are handled strictly in order; different chats run in parallel.
+ */
+export interface UpdateQueue {
+  readonly kind: 'redis' | 'in-process';
+  /** Appends an update unless the same update_id was seen in the last 24 h. */
+  enqueue(update: Update): Promise<'queued' | 'duplicate'>;
+  consume(options: ConsumeOptions): Consumer;
+  stats(): Promise<QueueStats>;
+}
+
+/** Telegram redelivers an unacknowledged update for up to 24 hours. */
+export const DEDUPE_TTL_SECONDS = 24 * 60 * 60;
+
+/** The chat an update belongs to, for per-chat ordering; 0 when it has none. */
+export function chatIdOf(update: object): number {
+  for (const value of Object.values(update)) {
+    if (typeof value !== 'object' || value === null) continue;
+    const record = value as {
+      chat?: { id?: unknown };
+      message?: { chat?: { id?: unknown } };
+      from?: { id?: unknown };
+    };
+    const id = record.chat?.id ?? record.message?.chat?.id ?? record.from?.id;
+    if (typeof id === 'number') return id;
+  }
+  return 0;
+}
+
+/** An update's id when `value` has the shape of a Telegram Update, else undefined. */
+export function updateIdOf(value: unknown): number | undefined {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
+  const id = (value as { update_id?: unknown }).update_id;
+  // An Update carries its id and exactly one payload field.
+  if (!Number.isSafeInteger(id) || (id as number) < 0 || Object.keys(value).length < 2) {
+    return undefined;
+  }
+  return id as number;
+}
+
+/** Metrics of the queue and its workers, registered once per registry. */
+export interface QueueMetrics {
+  processed: Counter<'outcome'>;
+  processingSeconds: Histogram;
+  deadLetters: Counter;
+}
+
+const metricsByRegistry = new WeakMap<Registry, QueueMetrics>();
+
+/**
+ * Registers the queue metrics. Length, lag and dead letters are read from the queue at
+ * scrape time, so every pod reports the shared queue's true state.
+ */
+export function queueMetrics(registry: Registry, queue?: UpdateQueue): QueueMetrics {
+  const known = metricsByRegistry.get(registry);
+  if (known) return known;
+  const metrics: QueueMetrics = {
+    processed: new Counter({
+      name: 'herald_updates_processed_total',
+      help: 'Updates handled by workers, by outcome: ok, retried, dead_lettered, dropped',
+      labelNames: ['outcome'],
+      registers: [registry],
+    }),
+    processingSeconds: new Histogram({
+      name: 'herald_update_processing_seconds',
+      help: 'Time a worker spent handling one update (one attempt)',
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+      registers: [registry],
+    }),
+    deadLetters: new Counter({
+      name: 'herald_update_dead_letters_total',
+      help: 'Updates given up on and moved to the dead-letter stream',
+      registers: [registry],
+    }),
+  };
+  if (queue) {
+    let last: Promise<QueueStats> | undefined;
+    // The three gauges share one read of the queue per scrape.
+    const read = (): Promise<QueueStats> => {
+      last ??= queue.stats().finally(() => setTimeout(() => (last = undefined), 100));
+      return last;
+    };
+    const gauge = (name: string, help: string, pick: (s: QueueStats) => number) =>
+      new Gauge({
+        name,
+        help,
+        registers: [registry],
+        async collect() {
+          try {
+            this.set(pick(await read()));
+          } catch {
+            // Redis is down: /readyz and herald_dependency_up already say so.
+          }
+        },
+      });
+    gauge('herald_update_queue_length', 'Updates queued and not yet finished', (s) => s.length);
+    gauge(
+      'herald_update_queue_lag_seconds',
+      'Age of the oldest unfinished update in the queue',
+      (s) => s.lagSeconds,
+    );
+    gauge(
+      'herald_update_dead_letter_length',
+      'Updates in the dead-letter stream',
+      (s) => s.deadLetters,
+    );
+  }
+  metricsByRegistry.set(registry, metrics);
+  return metrics;
+}
+
+/** Where the dispatcher asks about order across workers and records outcomes. */
+export interface DispatchBackend {
+  /** Whether no earlier entry of the same chat is unfinished anywhere. */
+  isNext(entry: QueuedUpdate): Promise<boolean>;
+  /** Called when `isNext` has said no for a long time: repairs an orphaned head. */
+  repairHead?(entry: QueuedUpdate): Promise<void>;
+  complete(entry: QueuedUpdate): Promise<void>;
+  deadLetter(entry: QueuedUpdate, reason: string): Promise<void>;
+}
+
+export interface DispatcherOptions extends ConsumeOptions {
+  backend: DispatchBackend;
+  logger: Logger;
+  metrics: QueueMetrics;
+  /** Handlers running at once; the rest wait their turn. */
+  concurrency: number;
+  /** Attempts in this worker before an update goes to the dead-letter stream. */
+  maxAttempts: number;
+  /** Wait before attempt n+1 (n starts at 1). */
+  retryDelayMs?: (attempt: number) => number;
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** Telegram's verdicts that no retry can change: the user blocked the bot, left, … */
+function isPermanent(error: unknown): boolean {
+  const code = (error as { response?: { error_code?: unknown } } | null)?.response?.error_code;
+  return code === 403;
+}
+
+const describe = (error: unknown): string =>
+  error instanceof Error ? error.message : String(error);
+
+/**
+ * Runs entries through the handler: one chat at a time per chat, in id order; chats in
+ * parallel up to `concurrency`. A failing update is retried here with backoff (its chat
+ * waits, so order holds) and dead-lettered after `maxAttempts`; other chats go on.
+ */
+export class ChatDispatcher {
+  private readonly chats = new Map<number, QueuedUpdate[]>();
+  private readonly draining = new Map<number, Promise<void>>();
+  private readonly slotWaiters: (() => void)[] = [];
+  private running = 0;
+  private stopping = false;
+
+  constructor(private readonly options: DispatcherOptions) {}
+
+  /** Entries in hand: waiting or running. */
+  get size(): number {
+    let n = 0;
+    for (const list of this.chats.values()) n += list.length;
+    return n;
+  }
+
+  /** Ids of the entries in hand, so the queue can keep them claimed. */
+  heldIds(): string[] {
+    return [...this.chats.values()].flatMap((list) => list.map((entry) => entry.id));
+  }
+
+  holds(id: string): boolean {
+    for (const list of this.chats.values()) if (list.some((e) => e.id === id)) return true;
+    return false;
+  }
+
+  add(entry: QueuedUpdate): void {
+    const list = this.chats.get(entry.chatId) ?? [];
+    if (list.some((e) => e.id === entry.id)) return;
+    // Sorted by id: a claimed older entry goes before newer ones already in hand.
+    const at = list.findIndex((e) => compareIds(e.id, entry.id) > 0);
+    if (at === -1) list.push(entry);
+    else list.splice(at, 0, entry);
+    this.chats.set(entry.chatId, list);
+    this.startDrain(entry.chatId);
+  }
+
+  private startDrain(chatId: number): void {
+    if (this.draining.has(chatId)) return;
+    const done = this.drain(chatId).finally(() => {
+      this.draining.delete(chatId);
+      // An entry added while the loop was finishing starts a new one.
+      if (!this.stopping && (this.chats.get(chatId)?.length ?? 0) > 0) this.startDrain(chatId);
+    });
+    this.draining.set(chatId, done);
+  }
+
+  /** Resolves once every entry in hand is finished, or after `timeoutMs`. */
+  async stop(timeoutMs: number): Promise<void> {
+    this.stopping = true;
+    await Promise.race([Promise.all(this.draining.values()), sleep(timeoutMs)]);
+  }
+
+  private async drain(chatId: number): Promise<void> {
+    const list = this.chats.get(chatId)!;
+    let waitedMs = 0;
+    while (list.length > 0) {
+      const entry = list[0]!;
+      if (!(await this.options.backend.isNext(entry).catch(() => false))) {
+        // An earlier update of this chat is with another worker (or a dead one, until its
+        // entry is claimed): wait rather than answer out of order.
+        if (this.stopping) return;
+        const pause = Math.min(25 * 2 ** Math.floor(waitedMs / 1_000), 500);
+        await sleep(pause);
+        waitedMs += pause;
+        if (waitedMs > 60_000) {
+          await this.options.backend.repairHead?.(entry).catch(() => undefined);
+          waitedMs = 0;
+        }
+        continue;
+      }
+      waitedMs = 0;
+      if (this.stopping) return;
+      await this.process(entry);
+      // A claim may have put an older entry first meanwhile; remove this one by id.
+      const index = list.indexOf(entry);
+      if (index !== -1) list.splice(index, 1);
+    }
+    if (this.chats.get(chatId) === list) this.chats.delete(chatId);
+  }
+
+  private async acquireSlot(): Promise<void> {
+    if (this.running < this.options.concurrency) {
+      this.running += 1;
+      return;
+    }
+    await new Promise<void>((resolve) => this.slotWaiters.push(resolve));
+  }
+
+  private releaseSlot(): void {
+    const next = this.slotWaiters.shift();
+    if (next) next();
+    else this.running -= 1;
+  }
+
+  private async process(entry: QueuedUpdate): Promise<void> {
+    const { backend, logger, metrics, maxAttempts } = this.options;
+    const context = { update_id: entry.update.update_id, chat_id: entry.chatId, entry: entry.id };
+    const retryDelayMs = this.options.retryDelayMs ?? ((n: number) => 500 * 4 ** (n - 1));
+    let lastError: unknown;
+    for (let attempt = 1; attempt <= maxAttempts; attempt += 1) {
+      await this.acquireSlot();
+      const timer = metrics.processingSeconds.startTimer();
+      try {
+        await this.options.handler(entry);
+        lastError = undefined;
+      } catch (error) {
+        lastError = error;
+      } finally {
+        timer();
+        this.releaseSlot();
+      }
+      if (lastError === undefined) {
+        metrics.processed.inc({ outcome: 'ok' });
+        await this.settle(() => backend.complete(entry), context);
+        return;
+      }
+      if (isPermanent(lastError)) {
+        logger.info({ ...context, reason: describe(lastError) }, 'update dropped: Telegram refused');
+        metrics.processed.inc({ outcome: 'dropped' });
+        await this.settle(() => backend.complete(entry), context);
+        return;
+      }
+      if (attempt < maxAttempts) {
+        metrics.processed.inc({ outcome: 'retried' });
+        logger.warn(
+          { ...context, err: lastError, attempt, maxAttempts },
+          'handling an update failed; retrying',
+        );
+        await sleep(retryDelayMs(attempt));
+      }
+    }
+    await this.giveUp(entry, lastError, `failed ${maxAttempts} times: ${describe(lastError)}`);
+  }
+
+  /** Moves an update to the dead-letter stream, tells the user, and goes on. */
+  async giveUp(entry: QueuedUpdate, error: unknown, reason: string): Promise<void> {
+    const context = { update_id: entry.update.update_id, chat_id: entry.chatId, entry: entry.id };
+    this.options.logger.error(
+      { ...context, err: error, reason },
+      'update moved to the dead-letter stream. Inspect it with XRANGE on the dead-letter stream ' +
+        '(see README, "Dead letters"), fix the cause, and replay it if needed',
+    );
+    this.options.metrics.processed.inc({ outcome: 'dead_lettered' });
+    this.options.metrics.deadLetters.inc();
+    await this.settle(() => this.options.backend.deadLetter(entry, reason), context);
+    await this.options.onDeadLetter?.(entry, error).catch((notifyError: unknown) =>
+      this.options.logger.warn(
+        { ...context, err: notifyError },
+        'could not tell the user their update failed',
+      ),
+    );
+  }
+
+  /** Records an outcome, retrying while the queue's store is unreachable. */
+  private async settle(step: () => Promise<void>, context: object): Promise<void> {
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        await step();
+        return;
+      } catch (error) {
+        if (attempt === 1 || attempt % 30 === 0) {
+          this.options.logger.error(
+            { ...context, err: error, attempt },
+            'could not record a handled update (is Redis up?); retrying so it is not handled twice',
+          );
+        }
+        if (this.stopping && attempt >= 5) return;
+        await sleep(Math.min(100 * attempt, 2_000));
+      }
+    }
+  }
+}
+
+/** Orders stream ids ("ms-seq"); ids of other shapes compare as strings. */
+export function compareIds(a: string, b: string): number {
+  const [am = 0, as = 0] = a.split('-').map(Number);
+  const [bm = 0, bs = 0] = b.split('-').map(Number);
+  return am - bm || as - bs;
+}

@@ -1,0 +1,373 @@
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import type { Logger } from '@herald/logger';
+import type { Registry } from '@herald/ops';
+import type { Redis } from '@herald/redis';
+import type { Update } from 'telegraf/types';
+import {
+  ChatDispatcher,
+  chatIdOf,
+  DEDUPE_TTL_SECONDS,
+  queueMetrics,
+  type ConsumeOptions,
+  type Consumer,
+  type QueuedUpdate,
+  type QueueStats,
+  type UpdateQueue,
+} from './queue.js';
+import { journalKey } from './journal.js';
+
+// Redis keys, under the client's key prefix. The stream holds only unfinished entries:
+// an entry is deleted when it is acknowledged. Each chat's list holds the ids of its
+// unfinished entries in arrival order; its head is the only entry of that chat a worker
+// may handle, which keeps a chat in order across pods.
+export const UPDATE_STREAM = 'updates';
+export const DEAD_LETTER_STREAM = 'updates:dead';
+export const WORKER_GROUP = 'workers';
+const seenKey = (updateId: number) => `update-seen:${updateId}`;
+const chatKey = (chatId: number) => `updates:chat:${chatId}`;
+
+/** Dead letters kept; older ones are trimmed. */
+const DEAD_LETTER_MAXLEN = 10_000;
+
+// Dedupe and append in one step: an update is recorded as seen AND queued, or neither.
+const ENQUEUE = `
+if redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then
+  local id = redis.call('XADD', KEYS[2], '*', 'update', ARGV[2], 'chat', ARGV[3])
+  redis.call('RPUSH', KEYS[3], id)
+  return id
+end
+return false`;
+
+// Acknowledge, drop from the stream, from the chat's order and the call journal, at once.
+const COMPLETE = `
+redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
+redis.call('XDEL', KEYS[1], ARGV[2])
+redis.call('LREM', KEYS[2], 1, ARGV[2])
+redis.call('DEL', KEYS[3])
+return 1`;
+
+const DEAD_LETTER = `
+redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[7], '*', 'update', ARGV[3], 'chat', ARGV[4],
+  'entry', ARGV[2], 'reason', ARGV[5], 'deliveries', ARGV[6])
+redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
+redis.call('XDEL', KEYS[1], ARGV[2])
+redis.call('LREM', KEYS[2], 1, ARGV[2])
+redis.call('DEL', KEYS[4])
+return 1`;
+
+interface QueueCommands {
+  heraldEnqueue(seen: string, stream: string, chat: string, ...argv: (string | number)[]): Promise<string | null>;
+  heraldComplete(stream: string, chat: string, journal: string, group: string, id: string): Promise<number>;
+  heraldDeadLetter(stream: string, chat: string, dead: string, journal: string, ...argv: (string | number)[]): Promise<number>;
+}
+
+export interface RedisQueueOptions {
+  redis: Redis;
+  logger: Logger;
+  registry: Registry;
+  /** Handlers running at once in this process. */
+  concurrency?: number;
+  /** Attempts in one worker before an update is dead-lettered. */
+  maxAttempts?: number;
+  /** Deliveries (workers that took it and died) before an update is dead-lettered. */
+  maxDeliveries?: number;
+  /** An entry untouched this long belongs to a dead worker and is claimed. */
+  claimIdleMs?: number;
+  /** Most entries held in this process at once. */
+  maxHeld?: number;
+  retryDelayMs?: (attempt: number) => number;
+  /** Name of this worker in the consumer group; unique per process by default. */
+  consumerName?: string;
+}
+
+type StreamEntry = [id: string, fields: string[]];
+
+function parseEntry(id: string, fields: string[], deliveries: number): QueuedUpdate | { id: string; raw: string; chatId: number; error: string } {
+  const field = (name: string) => {
+    const at = fields.indexOf(name);
+    return at >= 0 && at % 2 === 0 ? fields[at + 1] : undefined;
+  };
+  const raw = field('update') ?? '';
+  const chatId = Number(field('chat') ?? 0);
+  try {
+    const update = JSON.parse(raw) as Update;
+    if (typeof update !== 'object' || update === null || typeof update.update_id !== 'number') {
+      return { id, raw, chatId, error: 'the entry holds no Telegram Update' };
+    }
+    return { id, update, chatId: Number.isFinite(chatId) ? chatId : chatIdOf(update), deliveries };
+  } catch (error) {
+    return { id, raw, chatId, error: `the entry is not JSON: ${String(error)}` };
+  }
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/**
+ * The shared update queue on a Redis stream with one consumer group. Every pod appends
+ * and consumes; an entry whose worker died is claimed by another after `claimIdleMs`.
+ */
+export function createRedisQueue(options: RedisQueueOptions): UpdateQueue {
+  const { redis, logger } = options;
+  const commands = redis as unknown as QueueCommands;
+  redis.defineCommand('heraldEnqueue', { numberOfKeys: 3, lua: ENQUEUE });
+  redis.defineCommand('heraldComplete', { numberOfKeys: 3, lua: COMPLETE });
+  redis.defineCommand('heraldDeadLetter', { numberOfKeys: 4, lua: DEAD_LETTER });
+
+  const claimIdleMs = options.claimIdleMs ?? 30_000;
+  const maxDeliveries = options.maxDeliveries ?? 5;
+  const maxHeld = options.maxHeld ?? 1_000;
+
+  const queue: UpdateQueue = {
+    kind: 'redis',
+    async enqueue(update) {
+      const chatId = chatIdOf(update);
+      const id = await commands.heraldEnqueue(
+        seenKey(update.update_id),
+        UPDATE_STREAM,
+        chatKey(chatId),
+        DEDUPE_TTL_SECONDS,
+        JSON.stringify(update),
+        chatId,
+      );
+      return id === null ? 'duplicate' : 'queued';
+    },
+    consume: (consume) => startConsumer(consume),
+    async stats(): Promise<QueueStats> {
+      const results = await redis
+        .multi()
+        .xlen(UPDATE_STREAM)
+        .xrange(UPDATE_STREAM, '-', '+', 'COUNT', 1)
+        .xlen(DEAD_LETTER_STREAM)
+        .exec();
+      const [length, oldest, dead] = (results ?? []).map(([error, value]) => {
+        if (error) throw error;
+        return value;
+      }) as [number, StreamEntry[], number];
+      const oldestMs = Number(oldest[0]?.[0].split('-')[0] ?? Date.now());
+      return { length, lagSeconds: Math.max(0, (Date.now() - oldestMs) / 1000), deadLetters: dead };
+    },
+  };
+  const metrics = queueMetrics(options.registry, queue);
+
+  function startConsumer(consume: ConsumeOptions): Consumer {
+    const consumer =
+      options.consumerName ?? `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
+    // Blocking reads get their own connection so they never delay other commands.
+    const reader = redis.duplicate({ commandTimeout: 10_000, connectionName: `herald-reader-${consumer}` });
+    // Reading stops first; claims keep our entries alive until the last one is finished.
+    let reading = true;
+    let stopped = false;
+    const dispatcher = new ChatDispatcher({
+      ...consume,
+      logger,
+      metrics,
+      concurrency: options.concurrency ?? 64,
+      maxAttempts: options.maxAttempts ?? 3,
+      ...(options.retryDelayMs ? { retryDelayMs: options.retryDelayMs } : {}),
+      backend: {
+        async isNext(entry) {
+          const head = await redis.lindex(chatKey(entry.chatId), 0);
+          return head === null || head === entry.id;
+        },
+        async repairHead(entry) {
+          const head = await redis.lindex(chatKey(entry.chatId), 0);
+          if (head === null || head === entry.id) return;
+          const exists = await redis.xrange(UPDATE_STREAM, head, head);
+          if (exists.length === 0) {
+            await redis.lrem(chatKey(entry.chatId), 1, head);
+            logger.warn(
+              { chat_id: entry.chatId, entry: head },
+              'removed an entry that no longer exists from the head of its chat; the chat goes on',
+            );
+          }
+        },
+        complete: async (entry) => {
+          await commands.heraldComplete(
+            UPDATE_STREAM,
+            chatKey(entry.chatId),
+            journalKey(entry.update.update_id),
+            WORKER_GROUP,
+            entry.id,
+          );
+        },
+        deadLetter: (entry, reason) =>
+          deadLetter(entry, JSON.stringify(entry.update), reason, entry.deliveries),
+      },
+    });
+
+    const deadLetter = async (
+      entry: { id: string; chatId: number; update?: { update_id: number } },
+      raw: string,
+      reason: string,
+      deliveries: number,
+    ) => {
+      await commands.heraldDeadLetter(
+        UPDATE_STREAM,
+        chatKey(entry.chatId),
+        DEAD_LETTER_STREAM,
+        journalKey(entry.update?.update_id ?? -1),
+        WORKER_GROUP,
+        entry.id,
+        raw,
+        entry.chatId,
+        reason,
+        deliveries,
+        DEAD_LETTER_MAXLEN,
+      );
+    };
+
+    /** Takes entries into the dispatcher; malformed ones go straight to dead letters. */
+    const take = async (entries: StreamEntry[], deliveriesOf: (id: string) => number) => {
+      for (const [id, fields] of entries) {
+        if (dispatcher.holds(id)) continue;
+        const parsed = parseEntry(id, fields, deliveriesOf(id));
+        if ('error' in parsed) {
+          logger.error({ entry: id, chat_id: parsed.chatId, reason: parsed.error }, 'malformed queue entry moved to the dead-letter stream');
+          metrics.processed.inc({ outcome: 'dead_lettered' });
+          metrics.deadLetters.inc();
+          await deadLetter(parsed, parsed.raw, parsed.error, deliveriesOf(id));
+        } else if (parsed.deliveries > maxDeliveries) {
+          await dispatcher.giveUp(
+            parsed,
+            undefined,
+            `taken ${parsed.deliveries} times by workers that never finished it (did it crash them?)`,
+          );
+        } else {
+          dispatcher.add(parsed);
+        }
+      }
+    };
+
+    const ensureGroup = async () => {
+      try {
+        // From the start of the stream: entries appended before the first worker count too.
+        await redis.xgroup('CREATE', UPDATE_STREAM, WORKER_GROUP, '0', 'MKSTREAM');
+      } catch (error) {
+        if (!String(error).includes('BUSYGROUP')) throw error;
+      }
+    };
+
+    let failing = false;
+    const reportFailure = (error: unknown, what: string) => {
+      if (!failing) {
+        logger.error({ err: error }, `${what} failed: Redis is unreachable. Retrying; updates wait safely in the queue`);
+      }
+      failing = true;
+    };
+
+    const readLoop = async () => {
+      let groupReady = false;
+      while (reading) {
+        try {
+          if (!groupReady) {
+            await ensureGroup();
+            groupReady = true;
+          }
+          if (dispatcher.size >= maxHeld) {
+            await sleep(50);
+            continue;
+          }
+          const reply = (await reader.xreadgroup(
+            'GROUP',
+            WORKER_GROUP,
+            consumer,
+            'COUNT',
+            Math.min(100, maxHeld - dispatcher.size),
+            'BLOCK',
+            1_000,
+            'STREAMS',
+            UPDATE_STREAM,
+            '>',
+          )) as [string, StreamEntry[]][] | null;
+          failing = false;
+          if (reply?.[0]) await take(reply[0][1], () => 1);
+        } catch (error) {
+          if (!reading) break;
+          if (String(error).includes('NOGROUP')) groupReady = false;
+          reportFailure(error, 'reading the update queue');
+          await sleep(1_000);
+        }
+      }
+    };
+
+    const claimOnce = async () => {
+      // Keep what we hold marked as alive, so no other worker claims it.
+      const held = dispatcher.heldIds();
+      if (held.length > 0) await redis.xclaim(UPDATE_STREAM, WORKER_GROUP, consumer, 0, ...held, 'JUSTID');
+      let cursor = '0-0';
+      for (let round = 0; round < 10 && reading; round += 1) {
+        const [next, entries] = (await redis.xautoclaim(
+          UPDATE_STREAM,
+          WORKER_GROUP,
+          consumer,
+          claimIdleMs,
+          cursor,
+          'COUNT',
+          100,
+        )) as [string, StreamEntry[], string[]];
+        if (entries.length > 0) {
+          const counts = new Map<string, number>();
+          const pipeline = redis.pipeline();
+          for (const [id] of entries) pipeline.xpending(UPDATE_STREAM, WORKER_GROUP, id, id, 1);
+          for (const [error, value] of (await pipeline.exec()) ?? []) {
+            const row = (value as [string, string, number, number][] | undefined)?.[0];
+            if (!error && row) counts.set(row[0], row[3]);
+          }
+          logger.warn(
+            { entries: entries.length, consumer },
+            'claimed updates a stopped or dead worker left unfinished',
+          );
+          await take(entries, (id) => counts.get(id) ?? 2);
+        }
+        cursor = next;
+        if (cursor === '0-0') break;
+      }
+    };
+
+    let lastPrune = 0;
+    const pruneConsumers = async () => {
+      if (Date.now() - lastPrune < 10 * 60_000) return;
+      lastPrune = Date.now();
+      const rows = (await redis.xinfo('CONSUMERS', UPDATE_STREAM, WORKER_GROUP)) as (string | number)[][];
+      for (const row of rows) {
+        const info = new Map<string, string | number>();
+        for (let i = 0; i + 1 < row.length; i += 2) info.set(String(row[i]), row[i + 1]!);
+        const name = String(info.get('name'));
+        if (name !== consumer && Number(info.get('pending')) === 0 && Number(info.get('idle')) > 3_600_000) {
+          await redis.xgroup('DELCONSUMER', UPDATE_STREAM, WORKER_GROUP, name);
+        }
+      }
+    };
+
+    const claimLoop = async () => {
+      const every = Math.max(100, Math.min(claimIdleMs / 3, 10_000));
+      while (!stopped) {
+        await sleep(every);
+        if (stopped) break;
+        try {
+          await claimOnce();
+          await pruneConsumers();
+        } catch (error) {
+          if (!String(error).includes('NOGROUP')) reportFailure(error, 'claiming unfinished updates');
+        }
+      }
+    };
+
+    const reads = readLoop();
+    const claims = claimLoop();
+    logger.info({ consumer, claim_idle_ms: claimIdleMs }, 'update workers started');
+    return {
+      async stop() {
+        reading = false;
+        await reads;
+        await dispatcher.stop(20_000);
+        stopped = true;
+        await claims;
+        reader.disconnect();
+      },
+    };
+  }
+
+  return queue;
+}
