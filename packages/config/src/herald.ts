@@ -35,8 +35,17 @@ export const serverEnv = {
   LOG_LEVEL: envVar.logLevel().default('info'),
 };
 
+/** Lets several Herald installs share one Redis. */
+export const redisKeyPrefix = z
+  .string()
+  .regex(/^[A-Za-z0-9:_.-]{1,64}$/, 'not a key prefix')
+  .describe('1-64 characters of A-Z, a-z, 0-9 and :_.- such as herald:')
+  .default('herald:');
+
 /** Postgres and Redis, required in production. */
 export const storageEnv = {
   DATABASE_URL: envVar.url(['postgres', 'postgresql']),
   REDIS_URL: envVar.url(['redis', 'rediss']),
+  REDIS_KEY_PREFIX: redisKeyPrefix,
 };
+

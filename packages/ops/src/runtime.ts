@@ -24,6 +24,8 @@ export interface RuntimeOptions {
   databaseUrl: string;
   /** Redis URL; undefined keeps shared state in-process (local mode). */
   redisUrl: string | undefined;
+  /** Prepended to every Redis key (`REDIS_KEY_PREFIX`); default `herald:`. */
+  redisKeyPrefix?: string | undefined;
 }
 
 /**
@@ -42,7 +44,7 @@ export function openRuntime(options: RuntimeOptions): ServiceRuntime {
   const store = openStateStore({
     url: options.redisUrl,
     logger: options.logger,
-    keyPrefix: 'herald:',
+    keyPrefix: options.redisKeyPrefix ?? 'herald:',
     connectionName: `herald-${options.service}`,
     onError: () => metrics.dependencyErrors.inc({ dependency: 'redis' }),
   });

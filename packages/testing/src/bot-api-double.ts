@@ -16,6 +16,17 @@ export interface BotApiDouble {
   callsOf(method: string): BotApiCall[];
   /** Queues updates for getUpdates (long polling). */
   pushUpdates(...updates: object[]): void;
+  /** The webhook as setWebhook left it (getWebhookInfo's view). */
+  readonly webhook: Record<string, unknown> | undefined;
+  /**
+   * Holds every message-sending call from now on without carrying it out, as a Telegram
+   * that has not answered yet. `release` carries them out; `dropHeld` discards them.
+   */
+  hold(): void;
+  release(): void;
+  /** Discards held calls unanswered: they never reach the chat. Returns how many. */
+  dropHeld(): number;
+  readonly heldCount: number;
   close(): Promise<void>;
 }
 
@@ -41,7 +52,12 @@ export async function startBotApiDouble(
   const calls: BotApiCall[] = [];
   const pending: object[] = [];
   const waiters = new Set<() => void>();
+  const messages = new Map<string, string>();
   let messageId = 0;
+  let webhook: Record<string, unknown> | undefined;
+  let holding = false;
+  const held: { carryOut: () => void; discard: () => void }[] = [];
+  const SENDS = new Set(['sendMessage', 'editMessageText']);
 
   const fail = (code: number, description: string) => ({
     ok: false,
@@ -56,6 +72,16 @@ export async function startBotApiDouble(
     const { method } = request.params;
     const payload = request.body ?? {};
     if (request.params.token !== token) return reply.code(401).send(fail(401, 'Unauthorized'));
+    if (holding && SENDS.has(method)) {
+      const carriedOut = await new Promise<boolean>((resolve) =>
+        held.push({ carryOut: () => resolve(true), discard: () => resolve(false) }),
+      );
+      if (!carriedOut) {
+        // The caller is gone (killed): the call never reached Telegram.
+        reply.raw.destroy();
+        return reply;
+      }
+    }
     calls.push({ method, token: request.params.token, payload });
     switch (method) {
       case 'getMe':
@@ -69,6 +95,38 @@ export async function startBotApiDouble(
         if (text.length > MESSAGE_LIMIT) {
           return reply.code(400).send(fail(400, 'Bad Request: message is too long'));
         }
+        const content = JSON.stringify([text, payload.reply_markup ?? null]);
+        if (method === 'editMessageText') {
+          const key = `${String(payload.chat_id)}:${String(payload.message_id)}`;
+          const current = messages.get(key);
+          if (current === undefined) {
+            return reply.code(400).send(fail(400, 'Bad Request: message to edit not found'));
+          }
+          if (current === content) {
+            return reply
+              .code(400)
+              .send(
+                fail(
+                  400,
+                  'Bad Request: message is not modified: specified new message content and ' +
+                    'reply markup are exactly the same as a current content and reply markup of the message',
+                ),
+              );
+          }
+          messages.set(key, content);
+          return {
+            ok: true,
+            result: {
+              message_id: Number(payload.message_id),
+              date: Math.floor(Date.now() / 1000),
+              edit_date: Math.floor(Date.now() / 1000),
+              chat: { id: Number(payload.chat_id), type: 'private' },
+              from: BOT,
+              text,
+            },
+          };
+        }
+        messages.set(`${String(payload.chat_id)}:${messageId + 1}`, content);
         return {
           ok: true,
           result: {
@@ -80,7 +138,48 @@ export async function startBotApiDouble(
           },
         };
       }
+      case 'setWebhook': {
+        const url = String(payload.url ?? '');
+        if (url === '') {
+          webhook = undefined;
+          return { ok: true, result: true, description: 'Webhook was deleted' };
+        }
+        if (!url.startsWith('https://')) {
+          return reply.code(400).send(fail(400, 'Bad Request: bad webhook: An HTTPS URL must be provided for webhook'));
+        }
+        const secret = payload.secret_token;
+        if (secret !== undefined && !/^[A-Za-z0-9_-]{1,256}$/.test(String(secret))) {
+          return reply.code(400).send(fail(400, 'Bad Request: secret token contains unallowed characters'));
+        }
+        const max = Number(payload.max_connections ?? 40);
+        if (!(max >= 1 && max <= 100)) {
+          return reply.code(400).send(fail(400, 'Bad Request: bad webhook: max_connections must be between 1 and 100'));
+        }
+        webhook = { ...payload, max_connections: max };
+        return { ok: true, result: true, description: 'Webhook was set' };
+      }
+      case 'deleteWebhook':
+        webhook = undefined;
+        return { ok: true, result: true, description: 'Webhook was deleted' };
+      case 'getWebhookInfo':
+        return {
+          ok: true,
+          result: webhook
+            ? {
+                url: webhook.url,
+                has_custom_certificate: false,
+                pending_update_count: 0,
+                max_connections: webhook.max_connections,
+                allowed_updates: webhook.allowed_updates,
+              }
+            : { url: '', has_custom_certificate: false, pending_update_count: 0 },
+        };
       case 'getUpdates': {
+        if (webhook) {
+          return reply
+            .code(409)
+            .send(fail(409, "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete the webhook first"));
+        }
         const offset = Number(payload.offset ?? 0);
         while (pending.length > 0 && (pending[0] as { update_id: number }).update_id < offset) {
           pending.shift();
@@ -120,8 +219,28 @@ export async function startBotApiDouble(
       pending.push(...updates);
       for (const wake of [...waiters]) wake();
     },
+    get webhook() {
+      return webhook;
+    },
+    hold: () => {
+      holding = true;
+    },
+    release: () => {
+      holding = false;
+      for (const call of held.splice(0)) call.carryOut();
+    },
+    dropHeld: () => {
+      holding = false;
+      const dropped = held.splice(0);
+      for (const call of dropped) call.discard();
+      return dropped.length;
+    },
+    get heldCount() {
+      return held.length;
+    },
     close: async () => {
       for (const wake of [...waiters]) wake();
+      for (const call of held.splice(0)) call.discard();
       await app.close();
     },
   };

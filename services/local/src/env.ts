@@ -1,4 +1,4 @@
-import { accessEnv, aiEnv, envVar, z } from '@herald/config';
+import { accessEnv, aiEnv, envVar, redisKeyPrefix, z } from '@herald/config';
 import { workerEnv } from '@herald/user-handler';
 
 /** Local mode: everything optional, with embedded defaults for what is missing. */
@@ -11,6 +11,7 @@ export const localEnv = z.object({
   TELEGRAM_API_ROOT: envVar.url().default('https://api.telegram.org'),
   DATABASE_URL: envVar.url(['postgres', 'postgresql']).optional(),
   REDIS_URL: envVar.url(['redis', 'rediss']).optional(),
+  REDIS_KEY_PREFIX: redisKeyPrefix,
   HERALD_HOME: z.string().min(1).describe('a directory for local data').default('.herald'),
   ...aiEnv,
   ...workerEnv,

@@ -37,6 +37,7 @@ const runtime = openRuntime({
   logger,
   databaseUrl,
   redisUrl: env.REDIS_URL,
+  redisKeyPrefix: env.REDIS_KEY_PREFIX,
 });
 
 // Inline buttons of the last message, by label, so the console can press them.

@@ -18,6 +18,7 @@ const runtime = openRuntime({
   logger,
   databaseUrl: env.DATABASE_URL,
   redisUrl: env.REDIS_URL,
+  redisKeyPrefix: env.REDIS_KEY_PREFIX,
 });
 
 let shuttingDown = false;

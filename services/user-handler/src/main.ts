@@ -19,6 +19,7 @@ const runtime = openRuntime({
   logger,
   databaseUrl: env.DATABASE_URL,
   redisUrl: env.REDIS_URL,
+  redisKeyPrefix: env.REDIS_KEY_PREFIX,
 });
 
 const handler = createUserHandler({

@@ -78,9 +78,11 @@ export function createRateLimiter(deps: {
   if (deps.store.kind === 'redis') {
     const redis = deps.store.redis;
     redis.defineCommand('heraldRateTake', { numberOfKeys: 3, lua: TAKE });
-    const take = (redis as unknown as {
-      heraldRateTake(...args: (string | number)[]): Promise<[number, number, number, number]>;
-    }).heraldRateTake.bind(redis);
+    const take = (
+      redis as unknown as {
+        heraldRateTake(...args: (string | number)[]): Promise<[number, number, number, number]>;
+      }
+    ).heraldRateTake.bind(redis);
     return {
       async take(userId) {
         const [allowed, scope, waitMs, notify] = await take(

@@ -75,7 +75,10 @@ export function createUserHandler(options: UserHandlerOptions): UserHandler {
     sessions,
     start({ polling }) {
       consumer = queue.consume({
-        handler: botUpdateHandler(bot, store.kind === 'redis' ? createRedisJournal(store.redis) : undefined),
+        handler: botUpdateHandler(
+          bot,
+          store.kind === 'redis' ? createRedisJournal(store.redis) : undefined,
+        ),
         onDeadLetter: (entry) => apologize(bot, entry.chatId),
       });
       if (polling) poller = startPolling(bot.telegram, queue, logger);

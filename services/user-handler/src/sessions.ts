@@ -1,10 +1,4 @@
-import {
-  chats,
-  conversationMessages,
-  users,
-  type Database,
-  type UserSettings,
-} from '@herald/db';
+import { chats, conversationMessages, users, type Database, type UserSettings } from '@herald/db';
 import type { StateStore } from '@herald/redis';
 import { and, desc, eq, sql } from 'drizzle-orm';
 import type { Chat, User } from 'telegraf/types';

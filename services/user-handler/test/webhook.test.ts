@@ -4,8 +4,11 @@ import { createCoreMetrics, createRegistry } from '@herald/ops';
 import { createRedis, type Redis } from '@herald/redis';
 import { startRedisServer, uniquePrefix, waitFor, type RedisServer } from '@herald/testing';
 import type { FastifyInstance } from 'fastify';
+import type { Update } from 'telegraf/types';
 import { buildApp } from '../src/app.js';
-import { secretMatches, UPDATE_STREAM } from '../src/webhook.js';
+import { createRedisQueue, UPDATE_STREAM } from '../src/updates/redis-queue.js';
+import { secretMatches } from '../src/webhook.js';
+import { message, startHarness, type Harness } from './harness.js';
 
 const SECRET = 'webhook-secret-0123456789abcdef';
 let nextId = 1;
@@ -60,7 +63,7 @@ describe('POST /telegram/webhook', () => {
       registry,
       metrics: createCoreMetrics(registry),
       checks: {},
-      webhook: { secret: SECRET, redis },
+      webhook: { secret: SECRET, queue: createRedisQueue({ redis, logger, registry }) },
     });
   });
   afterAll(async () => {
@@ -121,6 +124,67 @@ describe('POST /telegram/webhook', () => {
     await waitFor(async () => (await redis.ping()) === 'PONG', { what: 'Redis to be back' });
     expect((await post(sent)).statusCode).toBe(200);
     expect((await queued()).map((u) => u.update_id)).toEqual([sent.update_id]);
+  });
+});
+
+describe('webhook to answer, with the workers running', () => {
+  let server: RedisServer;
+  let harness: Harness;
+  let app: FastifyInstance;
+  const post = (body: Update, secret = SECRET) =>
+    app.inject({
+      method: 'POST',
+      url: '/telegram/webhook',
+      headers: { 'content-type': 'application/json', 'x-telegram-bot-api-secret-token': secret },
+      payload: JSON.stringify(body),
+    });
+
+  beforeAll(async () => {
+    server = await startRedisServer();
+    harness = await startHarness('redis', { redisUrl: server.url });
+    app = await buildApp({
+      logger: harness.logger,
+      registry: harness.runtime.registry,
+      metrics: harness.runtime.metrics,
+      checks: harness.runtime.checks,
+      webhook: { secret: SECRET, queue: harness.handler.queue },
+    });
+  });
+  beforeEach(() => harness.clear());
+  afterAll(async () => {
+    await app.close();
+    await harness.close();
+    await server.stop();
+  });
+
+  it('answers an update Telegram delivers twice only once', async () => {
+    const sent = message('/help');
+    expect((await post(sent)).statusCode).toBe(200);
+    expect((await post(sent)).statusCode).toBe(200);
+    await waitFor(() => harness.replies().length > 0, { what: 'the answer' });
+    await harness.send();
+    await new Promise((r) => setTimeout(r, 200));
+    expect(harness.replies()).toHaveLength(1);
+  });
+
+  it('never handles an update sent with a wrong secret', async () => {
+    expect((await post(message('/help'), 'not-the-secret')).statusCode).toBe(401);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(harness.telegram.callsOf('sendMessage')).toEqual([]);
+  });
+
+  it('answers 503 while Redis is down, then answers the update Telegram sends again', async () => {
+    const sent = message('/help');
+    await server.stop();
+    expect((await post(sent)).statusCode).toBe(503);
+    await server.start();
+    await waitFor(async () => (await post(sent)).statusCode === 200, {
+      what: 'the webhook to accept the update again',
+      timeoutMs: 15_000,
+      intervalMs: 200,
+    });
+    await waitFor(() => harness.replies().length === 1, { what: 'the answer', timeoutMs: 15_000 });
+    expect(harness.replies()[0]).toContain('What I can do');
   });
 });
 

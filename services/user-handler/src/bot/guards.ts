@@ -8,12 +8,14 @@ const logContext = (ctx: Context) => ({ update_id: ctx.update.update_id, chat_id
 export function recordSeen(deps: BotDeps): Middleware<Context> {
   return async (ctx, next) => {
     if (ctx.from) {
-      await deps.sessions.recordSeen(ctx.from, ctx.chat).catch((error: unknown) =>
-        deps.logger.warn(
-          { ...logContext(ctx), err: error },
-          'could not record the user and chat in Postgres; answering anyway',
-        ),
-      );
+      await deps.sessions
+        .recordSeen(ctx.from, ctx.chat)
+        .catch((error: unknown) =>
+          deps.logger.warn(
+            { ...logContext(ctx), err: error },
+            'could not record the user and chat in Postgres; answering anyway',
+          ),
+        );
     }
     return next();
   };
@@ -48,7 +50,12 @@ export function addressedOnly(): Middleware<Context> {
     if ('reply_to_message' in message && message.reply_to_message?.from?.id === me.id) {
       return next();
     }
-    const entities = 'entities' in message ? message.entities : 'caption_entities' in message ? message.caption_entities : undefined;
+    const entities =
+      'entities' in message
+        ? message.entities
+        : 'caption_entities' in message
+          ? message.caption_entities
+          : undefined;
     const mentioned = (entities ?? []).some(
       (entity) =>
         (entity.type === 'mention' &&
@@ -96,7 +103,12 @@ export function rateLimit(deps: BotDeps): Middleware<Context> {
     }
     if (decision.allowed) return next();
     deps.logger.info(
-      { ...logContext(ctx), user_id: userId, scope: decision.scope, retry_after_s: decision.retryAfterSeconds },
+      {
+        ...logContext(ctx),
+        user_id: userId,
+        scope: decision.scope,
+        retry_after_s: decision.retryAfterSeconds,
+      },
       'update refused by a rate limit',
     );
     const wait = decision.retryAfterSeconds;

@@ -303,7 +303,10 @@ export class ChatDispatcher {
         return;
       }
       if (isPermanent(lastError)) {
-        logger.info({ ...context, reason: describe(lastError) }, 'update dropped: Telegram refused');
+        logger.info(
+          { ...context, reason: describe(lastError) },
+          'update dropped: Telegram refused',
+        );
         metrics.processed.inc({ outcome: 'dropped' });
         await this.settle(() => backend.complete(entry), context);
         return;
@@ -331,12 +334,14 @@ export class ChatDispatcher {
     this.options.metrics.processed.inc({ outcome: 'dead_lettered' });
     this.options.metrics.deadLetters.inc();
     await this.settle(() => this.options.backend.deadLetter(entry, reason), context);
-    await this.options.onDeadLetter?.(entry, error).catch((notifyError: unknown) =>
-      this.options.logger.warn(
-        { ...context, err: notifyError },
-        'could not tell the user their update failed',
-      ),
-    );
+    await this.options
+      .onDeadLetter?.(entry, error)
+      .catch((notifyError: unknown) =>
+        this.options.logger.warn(
+          { ...context, err: notifyError },
+          'could not tell the user their update failed',
+        ),
+      );
   }
 
   /** Records an outcome, retrying while the queue's store is unreachable. */

@@ -57,9 +57,26 @@ redis.call('DEL', KEYS[4])
 return 1`;
 
 interface QueueCommands {
-  heraldEnqueue(seen: string, stream: string, chat: string, ...argv: (string | number)[]): Promise<string | null>;
-  heraldComplete(stream: string, chat: string, journal: string, group: string, id: string): Promise<number>;
-  heraldDeadLetter(stream: string, chat: string, dead: string, journal: string, ...argv: (string | number)[]): Promise<number>;
+  heraldEnqueue(
+    seen: string,
+    stream: string,
+    chat: string,
+    ...argv: (string | number)[]
+  ): Promise<string | null>;
+  heraldComplete(
+    stream: string,
+    chat: string,
+    journal: string,
+    group: string,
+    id: string,
+  ): Promise<number>;
+  heraldDeadLetter(
+    stream: string,
+    chat: string,
+    dead: string,
+    journal: string,
+    ...argv: (string | number)[]
+  ): Promise<number>;
 }
 
 export interface RedisQueueOptions {
@@ -83,7 +100,11 @@ export interface RedisQueueOptions {
 
 type StreamEntry = [id: string, fields: string[]];
 
-function parseEntry(id: string, fields: string[], deliveries: number): QueuedUpdate | { id: string; raw: string; chatId: number; error: string } {
+function parseEntry(
+  id: string,
+  fields: string[],
+  deliveries: number,
+): QueuedUpdate | { id: string; raw: string; chatId: number; error: string } {
   const field = (name: string) => {
     const at = fields.indexOf(name);
     return at >= 0 && at % 2 === 0 ? fields[at + 1] : undefined;
@@ -114,6 +135,9 @@ export function createRedisQueue(options: RedisQueueOptions): UpdateQueue {
   redis.defineCommand('heraldComplete', { numberOfKeys: 3, lua: COMPLETE });
   redis.defineCommand('heraldDeadLetter', { numberOfKeys: 4, lua: DEAD_LETTER });
 
+  // ioredis adds the key prefix to most commands' keys, but not to XGROUP's and XINFO's,
+  // whose key follows a subcommand.
+  const streamKey = `${redis.options.keyPrefix ?? ''}${UPDATE_STREAM}`;
   const claimIdleMs = options.claimIdleMs ?? 30_000;
   const maxDeliveries = options.maxDeliveries ?? 5;
   const maxHeld = options.maxHeld ?? 1_000;
@@ -154,7 +178,10 @@ export function createRedisQueue(options: RedisQueueOptions): UpdateQueue {
     const consumer =
       options.consumerName ?? `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
     // Blocking reads get their own connection so they never delay other commands.
-    const reader = redis.duplicate({ commandTimeout: 10_000, connectionName: `herald-reader-${consumer}` });
+    const reader = redis.duplicate({
+      commandTimeout: 10_000,
+      connectionName: `herald-reader-${consumer}`,
+    });
     // Reading stops first; claims keep our entries alive until the last one is finished.
     let reading = true;
     let stopped = false;
@@ -223,7 +250,10 @@ export function createRedisQueue(options: RedisQueueOptions): UpdateQueue {
         if (dispatcher.holds(id)) continue;
         const parsed = parseEntry(id, fields, deliveriesOf(id));
         if ('error' in parsed) {
-          logger.error({ entry: id, chat_id: parsed.chatId, reason: parsed.error }, 'malformed queue entry moved to the dead-letter stream');
+          logger.error(
+            { entry: id, chat_id: parsed.chatId, reason: parsed.error },
+            'malformed queue entry moved to the dead-letter stream',
+          );
           metrics.processed.inc({ outcome: 'dead_lettered' });
           metrics.deadLetters.inc();
           await deadLetter(parsed, parsed.raw, parsed.error, deliveriesOf(id));
@@ -242,7 +272,7 @@ export function createRedisQueue(options: RedisQueueOptions): UpdateQueue {
     const ensureGroup = async () => {
       try {
         // From the start of the stream: entries appended before the first worker count too.
-        await redis.xgroup('CREATE', UPDATE_STREAM, WORKER_GROUP, '0', 'MKSTREAM');
+        await redis.xgroup('CREATE', streamKey, WORKER_GROUP, '0', 'MKSTREAM');
       } catch (error) {
         if (!String(error).includes('BUSYGROUP')) throw error;
       }
@@ -251,7 +281,10 @@ export function createRedisQueue(options: RedisQueueOptions): UpdateQueue {
     let failing = false;
     const reportFailure = (error: unknown, what: string) => {
       if (!failing) {
-        logger.error({ err: error }, `${what} failed: Redis is unreachable. Retrying; updates wait safely in the queue`);
+        logger.error(
+          { err: error },
+          `${what} failed; retrying every second. Check that Redis is up: updates wait in the queue meanwhile`,
+        );
       }
       failing = true;
     };
@@ -284,7 +317,11 @@ export function createRedisQueue(options: RedisQueueOptions): UpdateQueue {
           if (reply?.[0]) await take(reply[0][1], () => 1);
         } catch (error) {
           if (!reading) break;
-          if (String(error).includes('NOGROUP')) groupReady = false;
+          if (String(error).includes('NOGROUP')) {
+            // The stream was deleted (FLUSHALL, a new Redis): make the group again.
+            groupReady = false;
+            continue;
+          }
           reportFailure(error, 'reading the update queue');
           await sleep(1_000);
         }
@@ -294,7 +331,8 @@ export function createRedisQueue(options: RedisQueueOptions): UpdateQueue {
     const claimOnce = async () => {
       // Keep what we hold marked as alive, so no other worker claims it.
       const held = dispatcher.heldIds();
-      if (held.length > 0) await redis.xclaim(UPDATE_STREAM, WORKER_GROUP, consumer, 0, ...held, 'JUSTID');
+      if (held.length > 0)
+        await redis.xclaim(UPDATE_STREAM, WORKER_GROUP, consumer, 0, ...held, 'JUSTID');
       let cursor = '0-0';
       for (let round = 0; round < 10 && reading; round += 1) {
         const [next, entries] = (await redis.xautoclaim(
@@ -329,13 +367,19 @@ export function createRedisQueue(options: RedisQueueOptions): UpdateQueue {
     const pruneConsumers = async () => {
       if (Date.now() - lastPrune < 10 * 60_000) return;
       lastPrune = Date.now();
-      const rows = (await redis.xinfo('CONSUMERS', UPDATE_STREAM, WORKER_GROUP)) as (string | number)[][];
+      const rows = (await redis.xinfo('CONSUMERS', streamKey, WORKER_GROUP)) as (
+        string | number
+      )[][];
       for (const row of rows) {
         const info = new Map<string, string | number>();
         for (let i = 0; i + 1 < row.length; i += 2) info.set(String(row[i]), row[i + 1]!);
         const name = String(info.get('name'));
-        if (name !== consumer && Number(info.get('pending')) === 0 && Number(info.get('idle')) > 3_600_000) {
-          await redis.xgroup('DELCONSUMER', UPDATE_STREAM, WORKER_GROUP, name);
+        if (
+          name !== consumer &&
+          Number(info.get('pending')) === 0 &&
+          Number(info.get('idle')) > 3_600_000
+        ) {
+          await redis.xgroup('DELCONSUMER', streamKey, WORKER_GROUP, name);
         }
       }
     };
@@ -349,7 +393,8 @@ export function createRedisQueue(options: RedisQueueOptions): UpdateQueue {
           await claimOnce();
           await pruneConsumers();
         } catch (error) {
-          if (!String(error).includes('NOGROUP')) reportFailure(error, 'claiming unfinished updates');
+          if (!String(error).includes('NOGROUP'))
+            reportFailure(error, 'claiming unfinished updates');
         }
       }
     };

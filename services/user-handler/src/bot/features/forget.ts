@@ -8,7 +8,10 @@ export function forgetFeature(deps: BotDeps): Composer<Context> {
     const userId = ctx.from.id;
     const { messages } = await deps.sessions.forget(userId);
     await deps.limiter.forget(userId);
-    deps.logger.info({ update_id: ctx.update.update_id, chat_id: ctx.chat.id }, 'user data deleted on request');
+    deps.logger.info(
+      { update_id: ctx.update.update_id, chat_id: ctx.chat.id },
+      'user data deleted on request',
+    );
     await ctx.reply(
       `Done. I deleted your profile, your settings and ${messages} message${messages === 1 ? '' : 's'} ` +
         'of conversation history. If you write again, I start from scratch.',

@@ -26,8 +26,7 @@ function modelsView(choice: ModelChoice, current: string | undefined) {
   return { text: lines.join('\n'), keyboard: Markup.inlineKeyboard(buttons) };
 }
 
-const NO_MODELS =
-  'No models are offered on this instance: its operator has not set AI_MODELS.';
+const NO_MODELS = 'No models are offered on this instance: its operator has not set AI_MODELS.';
 
 /** /models, /switch <model> and the model buttons. */
 export function modelsFeature(deps: BotDeps): Composer<Context> {
@@ -52,7 +51,8 @@ export function modelsFeature(deps: BotDeps): Composer<Context> {
     if (choice.available.length === 0) return ctx.reply(NO_MODELS);
     if (!choice.available.includes(wanted)) {
       const list = choice.available.map((m) => `<code>${escapeHtml(m)}</code>`).join(', ');
-      const what = wanted === '' ? 'Which model?' : `<code>${escapeHtml(wanted)}</code> is not offered here.`;
+      const what =
+        wanted === '' ? 'Which model?' : `<code>${escapeHtml(wanted)}</code> is not offered here.`;
       return ctx.reply(`${what} Choose one of: ${list}`, { parse_mode: 'HTML' });
     }
     await deps.sessions.updateSettings(ctx.from.id, { model: wanted });
@@ -68,7 +68,7 @@ export function modelsFeature(deps: BotDeps): Composer<Context> {
     const settings = await deps.sessions.updateSettings(ctx.from.id, { model: wanted });
     await ctx.answerCbQuery(`Switched to ${wanted}`);
     const view = modelsView(choice, currentModel(choice, settings.model));
-    await editMessage(ctx, view.text, { parse_mode: "HTML", ...view.keyboard });
+    await editMessage(ctx, view.text, { parse_mode: 'HTML', ...view.keyboard });
   });
   return feature;
 }

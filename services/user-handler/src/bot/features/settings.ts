@@ -4,7 +4,14 @@ import { editMessage } from '../html.js';
 import type { UserSettings } from '../../sessions.js';
 
 /** Answer languages offered; `auto` follows the language of the question. */
-export const LANGUAGES = { auto: 'Auto', en: 'English', ru: 'Русский', es: 'Español', de: 'Deutsch', zh: '中文' } as const;
+export const LANGUAGES = {
+  auto: 'Auto',
+  en: 'English',
+  ru: 'Русский',
+  es: 'Español',
+  de: 'Deutsch',
+  zh: '中文',
+} as const;
 const LENGTHS = { short: 'Short', normal: 'Normal', long: 'Long' } as const;
 
 type Language = keyof typeof LANGUAGES;
@@ -27,10 +34,14 @@ function settingsView(settings: UserSettings) {
   const keyboard = Markup.inlineKeyboard([
     Object.entries(LANGUAGES)
       .slice(0, 3)
-      .map(([code, label]) => Markup.button.callback(mark(code === language, label), `set:lang:${code}`)),
+      .map(([code, label]) =>
+        Markup.button.callback(mark(code === language, label), `set:lang:${code}`),
+      ),
     Object.entries(LANGUAGES)
       .slice(3)
-      .map(([code, label]) => Markup.button.callback(mark(code === language, label), `set:lang:${code}`)),
+      .map(([code, label]) =>
+        Markup.button.callback(mark(code === language, label), `set:lang:${code}`),
+      ),
     Object.entries(LENGTHS).map(([code, label]) =>
       Markup.button.callback(mark(code === length, label), `set:len:${code}`),
     ),
@@ -61,7 +72,8 @@ export function settingsFeature(deps: BotDeps): Composer<Context> {
     let patch: Partial<UserSettings> | undefined;
     if (kind === 'lang' && isLanguage(value)) patch = { language: value };
     if (kind === 'len' && isLength(value)) patch = { answerLength: value };
-    if (kind === 'think' && (value === 'on' || value === 'off')) patch = { showReasoning: value === 'on' };
+    if (kind === 'think' && (value === 'on' || value === 'off'))
+      patch = { showReasoning: value === 'on' };
     if (!patch) {
       await ctx.answerCbQuery('This button is no longer active.');
       return;

@@ -13,7 +13,10 @@ export function startFeature(): Composer<Context> {
         parse_mode: 'HTML',
         ...Markup.inlineKeyboard([
           [Markup.button.callback('Help', 'help'), Markup.button.callback('Status', 'status')],
-          [Markup.button.callback('Models', 'models'), Markup.button.callback('Settings', 'settings')],
+          [
+            Markup.button.callback('Models', 'models'),
+            Markup.button.callback('Settings', 'settings'),
+          ],
         ]),
       },
     );

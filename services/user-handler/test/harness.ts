@@ -1,0 +1,164 @@
+// A user-handler on a real Postgres (its own database) and, for `redis`, the test run's
+// real Redis under a key prefix of its own, talking to a Bot API double over loopback.
+import { migrateDatabase } from '@herald/db';
+import { createLogger, type Logger } from '@herald/logger';
+import { openRuntime, type ServiceRuntime } from '@herald/ops';
+import {
+  createTestDatabase,
+  startBotApiDouble,
+  testRedisUrl,
+  uniquePrefix,
+  waitFor,
+  type BotApiDouble,
+  type TestDatabase,
+} from '@herald/testing';
+import type { Update } from 'telegraf/types';
+import { createUserHandler, type UserHandler, type UserHandlerOptions } from '../src/service.js';
+
+export const ALICE = { id: 1001, is_bot: false, first_name: 'Alice <admin>', username: 'alice' };
+export const BOB = { id: 1002, is_bot: false, first_name: 'Bob' };
+export const GROUP = { id: -100_200, type: 'supergroup' as const, title: 'Gold traders' };
+/** The Bot API double's bot. */
+export const BOT_USER = {
+  id: 7_000_000_001,
+  is_bot: true,
+  first_name: 'Herald Test',
+  username: 'herald_test_bot',
+};
+
+let nextUpdateId = 1;
+const nextId = () => nextUpdateId++;
+
+type Sender = typeof ALICE | typeof BOB;
+
+/** A text message update, private by default; commands carry their bot_command entity. */
+export function message(
+  text: string,
+  from: Sender = ALICE,
+  options: { chat?: typeof GROUP; replyTo?: object } = {},
+): Update {
+  const id = nextId();
+  const command = /^\/\w+(@\w+)?/.exec(text)?.[0];
+  const chat = options.chat ?? {
+    id: from.id,
+    type: 'private' as const,
+    first_name: from.first_name,
+  };
+  return {
+    update_id: id,
+    message: {
+      message_id: id,
+      date: Math.floor(Date.now() / 1000),
+      chat,
+      from,
+      text,
+      ...(command
+        ? { entities: [{ type: 'bot_command', offset: 0, length: command.length }] }
+        : {}),
+      ...(options.replyTo ? { reply_to_message: options.replyTo } : {}),
+    },
+  } as Update;
+}
+
+/** A button press on a message the bot sent. */
+export function press(data: string, from: Sender = ALICE, messageId = 1): Update {
+  const id = nextId();
+  return {
+    update_id: id,
+    callback_query: {
+      id: `cb${id}`,
+      from,
+      chat_instance: '1',
+      data,
+      message: {
+        message_id: messageId,
+        date: Math.floor(Date.now() / 1000),
+        chat: { id: from.id, type: 'private', first_name: from.first_name },
+        from: BOT_USER,
+        text: 'earlier message',
+      },
+    },
+  } as Update;
+}
+
+export interface Harness {
+  telegram: BotApiDouble;
+  runtime: ServiceRuntime;
+  handler: UserHandler;
+  database: TestDatabase;
+  prefix: string;
+  logger: Logger;
+  /** Queues updates and waits until the workers have finished all of them. */
+  send(...updates: Update[]): Promise<void>;
+  /** Texts of sendMessage calls since the last `clear`. */
+  replies(chatId?: number): string[];
+  clear(): void;
+  close(): Promise<void>;
+}
+
+export async function startHarness(
+  kind: 'redis' | 'in-process',
+  overrides: Partial<Omit<UserHandlerOptions, 'logger' | 'runtime' | 'telegram'>> & {
+    /** A Redis of the test's own (one it can stop), instead of the run's shared one. */
+    redisUrl?: string;
+  } = {},
+): Promise<Harness> {
+  const { redisUrl, ...options } = overrides;
+  const logger = createLogger({ service: 'test', level: 'silent' });
+  const database = await createTestDatabase();
+  await migrateDatabase(database.url, logger);
+  const telegram = await startBotApiDouble();
+  const prefix = uniquePrefix('uh');
+  const runtime = openRuntime({
+    service: 'user-handler',
+    version: 'test',
+    logger,
+    databaseUrl: database.url,
+    redisUrl: kind === 'redis' ? (redisUrl ?? testRedisUrl()) : undefined,
+    redisKeyPrefix: prefix,
+  });
+  const handler = createUserHandler({
+    logger,
+    runtime,
+    telegram: { token: telegram.token, apiRoot: telegram.apiRoot },
+    adminUserIds: [ALICE.id],
+    models: { available: ['deepseek-r1-14b', 'qwen2.5-7b'], default: 'deepseek-r1-14b' },
+    limits: { perUserPerMinute: 1_000, globalPerMinute: 100_000 },
+    workers: { concurrency: 16, claimIdleMs: 30_000 },
+    ...options,
+  });
+  handler.start({ polling: false });
+  const idle = async () => (await handler.queue.stats()).length === 0;
+  return {
+    telegram,
+    runtime,
+    handler,
+    database,
+    prefix,
+    logger,
+    async send(...updates) {
+      for (const update of updates) await handler.queue.enqueue(update);
+      await waitFor(idle, { what: 'the queue to drain' });
+    },
+    replies: (chatId) =>
+      telegram
+        .callsOf('sendMessage')
+        .filter((call) => chatId === undefined || call.payload.chat_id === chatId)
+        .map((call) => String(call.payload.text)),
+    clear: () => {
+      telegram.calls.length = 0;
+    },
+    async close() {
+      await handler.stop();
+      if (runtime.store.kind === 'redis') {
+        // KEYS takes the pattern as is; DEL adds the client's prefix again.
+        const keys = await runtime.store.redis.keys(`${prefix}*`);
+        const bare = keys.map((key) => key.slice(prefix.length));
+        if (bare.length > 0) await runtime.store.redis.del(...bare);
+      }
+      await runtime.close();
+      await telegram.close();
+      await database.drop();
+    },
+  };
+}
