@@ -27,6 +27,8 @@ export interface BotApiDouble {
   /** Discards held calls unanswered: they never reach the chat. Returns how many. */
   dropHeld(): number;
   readonly heldCount: number;
+  /** The id of the last message sent through the double. */
+  readonly lastMessageId: number;
   close(): Promise<void>;
 }
 
@@ -234,6 +236,9 @@ export async function startBotApiDouble(
       const dropped = held.splice(0);
       for (const call of dropped) call.discard();
       return dropped.length;
+    },
+    get lastMessageId() {
+      return messageId;
     },
     get heldCount() {
       return held.length;

@@ -104,7 +104,7 @@ export async function startHarness(
   } = {},
 ): Promise<Harness> {
   const { redisUrl, ...options } = overrides;
-  const logger = createLogger({ service: 'test', level: 'silent' });
+  const logger = createLogger({ service: 'test', level: process.env.HARNESS_LOG ?? 'silent' });
   const database = await createTestDatabase();
   await migrateDatabase(database.url, logger);
   const telegram = await startBotApiDouble();

@@ -122,7 +122,9 @@ function parseEntry(
   }
 }
 
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+// Unref: a pending pause never keeps a stopping process alive.
+const sleep = (ms: number) =>
+  new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
 
 /**
  * The shared update queue on a Redis stream with one consumer group. Every pod appends
@@ -185,6 +187,8 @@ export function createRedisQueue(options: RedisQueueOptions): UpdateQueue {
     // Reading stops first; claims keep our entries alive until the last one is finished.
     let reading = true;
     let stopped = false;
+    let wake: () => void = () => undefined;
+    const stopSignal = new Promise<void>((resolve) => (wake = resolve));
     const dispatcher = new ChatDispatcher({
       ...consume,
       logger,
@@ -387,7 +391,7 @@ export function createRedisQueue(options: RedisQueueOptions): UpdateQueue {
     const claimLoop = async () => {
       const every = Math.max(100, Math.min(claimIdleMs / 3, 10_000));
       while (!stopped) {
-        await sleep(every);
+        await Promise.race([sleep(every), stopSignal]);
         if (stopped) break;
         try {
           await claimOnce();
@@ -408,6 +412,7 @@ export function createRedisQueue(options: RedisQueueOptions): UpdateQueue {
         await reads;
         await dispatcher.stop(20_000);
         stopped = true;
+        wake();
         await claims;
         reader.disconnect();
       },
