@@ -1,11 +1,14 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { migrateDatabase } from '@herald/db';
+import { createLogger } from '@herald/logger';
 import {
   createTestDatabase,
   freePort,
   startBotApiDouble,
   testRedisUrl,
+  uniquePrefix,
   waitFor,
   type BotApiDouble,
   type TestDatabase,
@@ -55,6 +58,7 @@ describe('user-handler process', () => {
 
     beforeAll(async () => {
       database = await createTestDatabase();
+      await migrateDatabase(database.url, createLogger({ service: 'test', level: 'silent' }));
       telegram = await startBotApiDouble();
       port = await freePort();
       service = run({
@@ -63,6 +67,7 @@ describe('user-handler process', () => {
         TELEGRAM_MODE: 'polling',
         DATABASE_URL: database.url,
         REDIS_URL: testRedisUrl(),
+        REDIS_KEY_PREFIX: uniquePrefix('main'),
         PORT: String(port),
         LOG_LEVEL: 'debug',
       });
