@@ -27,6 +27,14 @@ export interface BotApiDouble {
   /** Discards held calls unanswered: they never reach the chat. Returns how many. */
   dropHeld(): number;
   readonly heldCount: number;
+  /**
+   * Fails the next call that `matches` with Telegram's error shape, e.g. 500 or
+   * 429 with `parameters.retry_after`.
+   */
+  failOnce(
+    matches: (call: BotApiCall) => boolean,
+    error: { code: number; description: string; retryAfterSeconds?: number },
+  ): void;
   /** The id of the last message sent through the double. */
   readonly lastMessageId: number;
   close(): Promise<void>;
@@ -60,6 +68,10 @@ export async function startBotApiDouble(
   let holding = false;
   const held: { carryOut: () => void; discard: () => void }[] = [];
   const SENDS = new Set(['sendMessage', 'editMessageText']);
+  const failures: {
+    matches: (call: BotApiCall) => boolean;
+    error: { code: number; description: string; retryAfterSeconds?: number };
+  }[] = [];
 
   const fail = (code: number, description: string) => ({
     ok: false,
@@ -84,7 +96,18 @@ export async function startBotApiDouble(
         return reply;
       }
     }
-    calls.push({ method, token: request.params.token, payload });
+    const call = { method, token: request.params.token, payload };
+    const failure = failures.findIndex((f) => f.matches(call));
+    if (failure !== -1) {
+      const [{ error }] = failures.splice(failure, 1) as [(typeof failures)[number]];
+      return reply.code(error.code).send({
+        ...fail(error.code, error.description),
+        ...(error.retryAfterSeconds === undefined
+          ? {}
+          : { parameters: { retry_after: error.retryAfterSeconds } }),
+      });
+    }
+    calls.push(call);
     switch (method) {
       case 'getMe':
         return { ok: true, result: BOT };
@@ -237,6 +260,7 @@ export async function startBotApiDouble(
       for (const call of dropped) call.discard();
       return dropped.length;
     },
+    failOnce: (matches, error) => void failures.push({ matches, error }),
     get lastMessageId() {
       return messageId;
     },
