@@ -31,12 +31,7 @@ export const envVar = {
 
   /** A whole number between `min` and `max`. */
   count: (min: number, max: number) =>
-    z.coerce
-      .number()
-      .int()
-      .min(min)
-      .max(max)
-      .describe(`a whole number from ${min} to ${max}`),
+    z.coerce.number().int().min(min).max(max).describe(`a whole number from ${min} to ${max}`),
 
   /** true/false, also 1/0 and yes/no. */
   boolean: () =>

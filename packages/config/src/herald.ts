@@ -48,4 +48,3 @@ export const storageEnv = {
   REDIS_URL: envVar.url(['redis', 'rediss']),
   REDIS_KEY_PREFIX: redisKeyPrefix,
 };
-

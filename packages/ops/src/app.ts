@@ -1,11 +1,34 @@
 import type { Logger } from '@herald/logger';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, {
+  LogController,
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+} from 'fastify';
 import { opsRoutes, type OpsRoutesOptions } from './routes.js';
 
 export interface HttpAppOptions extends OpsRoutesOptions {
   logger: Logger;
   /** Largest request body accepted, in bytes; larger ones get 413. */
   bodyLimitBytes?: number;
+}
+
+/**
+ * Logs a request only when it failed on our side. Two lines for every request would cost
+ * more than the webhook's own work and flood the logs at Telegram's rates;
+ * herald_http_request_duration_seconds counts every request instead.
+ */
+class QuietRequestLog extends LogController {
+  override incomingRequest(): void {}
+  override requestCompleted(
+    error: Error | null | undefined,
+    request: FastifyRequest,
+    reply: FastifyReply,
+    metadata?: Record<string, unknown>,
+  ): void {
+    if (error || reply.statusCode >= 500) super.requestCompleted(error, request, reply, metadata);
+  }
 }
 
 /**
@@ -19,6 +42,7 @@ export async function createHttpApp(options: HttpAppOptions): Promise<FastifyIns
     // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion
     loggerInstance: logger as FastifyBaseLogger,
     bodyLimit: bodyLimitBytes ?? 1_048_576,
+    logController: new QuietRequestLog(),
   });
   await app.register(opsRoutes, ops);
   return app;

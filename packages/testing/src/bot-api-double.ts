@@ -170,15 +170,21 @@ export async function startBotApiDouble(
           return { ok: true, result: true, description: 'Webhook was deleted' };
         }
         if (!url.startsWith('https://')) {
-          return reply.code(400).send(fail(400, 'Bad Request: bad webhook: An HTTPS URL must be provided for webhook'));
+          return reply
+            .code(400)
+            .send(fail(400, 'Bad Request: bad webhook: An HTTPS URL must be provided for webhook'));
         }
         const secret = payload.secret_token;
         if (secret !== undefined && !/^[A-Za-z0-9_-]{1,256}$/.test(String(secret))) {
-          return reply.code(400).send(fail(400, 'Bad Request: secret token contains unallowed characters'));
+          return reply
+            .code(400)
+            .send(fail(400, 'Bad Request: secret token contains unallowed characters'));
         }
         const max = Number(payload.max_connections ?? 40);
         if (!(max >= 1 && max <= 100)) {
-          return reply.code(400).send(fail(400, 'Bad Request: bad webhook: max_connections must be between 1 and 100'));
+          return reply
+            .code(400)
+            .send(fail(400, 'Bad Request: bad webhook: max_connections must be between 1 and 100'));
         }
         webhook = { ...payload, max_connections: max };
         return { ok: true, result: true, description: 'Webhook was set' };
@@ -203,7 +209,12 @@ export async function startBotApiDouble(
         if (webhook) {
           return reply
             .code(409)
-            .send(fail(409, "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete the webhook first"));
+            .send(
+              fail(
+                409,
+                "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete the webhook first",
+              ),
+            );
         }
         const offset = Number(payload.offset ?? 0);
         while (pending.length > 0 && (pending[0] as { update_id: number }).update_id < offset) {

@@ -52,6 +52,8 @@ try {
 } catch (error) {
   const description =
     (error as { response?: { description?: string } }).response?.description ?? String(error);
-  process.stderr.write(`Telegram refused: ${description.replaceAll(env.TELEGRAM_BOT_TOKEN, '<token>')}\n`);
+  process.stderr.write(
+    `Telegram refused: ${description.replaceAll(env.TELEGRAM_BOT_TOKEN, '<token>')}\n`,
+  );
   process.exit(1);
 }

@@ -1,17 +1,25 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Logger } from '@herald/logger';
 import { Counter, Histogram, type Registry } from '@herald/ops';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { Update } from 'telegraf/types';
 import { chatIdOf, updateIdOf, type UpdateQueue } from './updates/queue.js';
+import { WEBHOOK_PATH } from './webhook-setup.js';
 
 const SECRET_HEADER = 'x-telegram-bot-api-secret-token';
 
-/** Compares two secrets in time that does not depend on where they differ. */
-export function secretMatches(given: string | undefined, expected: string): boolean {
-  const digest = (text: string) => createHash('sha256').update(text).digest();
+const digest = (text: string) => createHash('sha256').update(text).digest();
+
+/** A check of the secret in time that does not depend on where a wrong one differs. */
+export function secretChecker(expected: string): (given: string | undefined) => boolean {
   // Hashing first gives equal lengths, so the length of the secret does not leak either.
-  return given !== undefined && timingSafeEqual(digest(given), digest(expected));
+  const expectedDigest = digest(expected);
+  return (given) => given !== undefined && timingSafeEqual(digest(given), expectedDigest);
+}
+
+/** Compares two secrets in constant time (see `secretChecker`). */
+export function secretMatches(given: string | undefined, expected: string): boolean {
+  return secretChecker(expected)(given);
 }
 
 export interface WebhookOptions {
@@ -38,42 +46,61 @@ export async function webhookRoutes(app: FastifyInstance, options: WebhookOption
     buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
     registers: [options.registry],
   });
-  app.post('/telegram/webhook', async (request, reply) => {
-    const started = process.hrtime.bigint();
-    const answer = (code: number, outcome: string, body: object) => {
-      received.inc({ outcome });
-      ackSeconds.observe(Number(process.hrtime.bigint() - started) / 1e9);
-      return reply.code(code).send(body);
-    };
-    const header = request.headers[SECRET_HEADER];
-    if (!secretMatches(typeof header === 'string' ? header : undefined, options.secret)) {
-      request.log.warn('webhook call without the right secret token; refused');
-      return answer(401, 'unauthorized', { ok: false, error: 'unauthorized' });
+  const secretOk = secretChecker(options.secret);
+  // The body is stored as Telegram sent it: parsed once to check it, never serialized again.
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
+    let update: unknown;
+    try {
+      update = JSON.parse(body as string);
+    } catch {
+      update = undefined; // answered 400 below, and counted
     }
-    const update = request.body;
+    done(null, { raw: body as string, update });
+  });
+
+  const answer = (reply: FastifyReply, code: number, outcome: string, body: object) => {
+    received.inc({ outcome });
+    ackSeconds.observe(reply.elapsedTime / 1000);
+    return reply.code(code).send(body);
+  };
+
+  // Checked before the body is read: a caller without the secret costs no parsing.
+  app.addHook('onRequest', async (request, reply) => {
+    const header = request.headers[SECRET_HEADER];
+    if (!secretOk(typeof header === 'string' ? header : undefined)) {
+      request.log.warn('webhook call without the right secret token; refused');
+      return answer(reply, 401, 'unauthorized', { ok: false, error: 'unauthorized' });
+    }
+  });
+
+  app.post<{ Body: { raw: string; update: unknown } }>(WEBHOOK_PATH, async (request, reply) => {
+    const { raw, update } = request.body;
     const updateId = updateIdOf(update);
     if (updateId === undefined) {
       request.log.warn(
         { update_id: (update as { update_id?: unknown } | null)?.update_id },
         'webhook body is not a Telegram Update; refused',
       );
-      return answer(400, 'invalid', { ok: false, error: 'not an Update object' });
+      return answer(reply, 400, 'invalid', { ok: false, error: 'not an Update object' });
     }
     const chatId = chatIdOf(update as object);
     try {
-      const outcome = await options.queue.enqueue(update as Update);
+      const outcome = await options.queue.enqueue(update as Update, raw);
       if (outcome === 'duplicate') {
         request.log.debug({ update_id: updateId, chat_id: chatId }, 'duplicate update ignored');
-        return answer(200, 'duplicate', { ok: true });
+        return answer(reply, 200, 'duplicate', { ok: true });
       }
       request.log.debug({ update_id: updateId, chat_id: chatId }, 'update queued');
-      return answer(200, 'accepted', { ok: true });
+      return answer(reply, 200, 'accepted', { ok: true });
     } catch (error) {
       request.log.error(
         { err: error, update_id: updateId, chat_id: chatId },
         'could not queue the update: Redis is unreachable. Answered 503 so Telegram retries; check Redis',
       );
-      return answer(503, 'unavailable', { ok: false, error: 'queue unavailable, retry later' });
+      return answer(reply, 503, 'unavailable', {
+        ok: false,
+        error: 'queue unavailable, retry later',
+      });
     }
   });
 }

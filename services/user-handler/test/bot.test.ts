@@ -2,7 +2,16 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/glo
 import { conversationMessages, createDatabase, users } from '@herald/db';
 import { waitFor } from '@herald/testing';
 import { eq } from 'drizzle-orm';
-import { ALICE, BOB, BOT_USER, GROUP, message, press, startHarness, type Harness } from './harness.js';
+import {
+  ALICE,
+  BOB,
+  BOT_USER,
+  GROUP,
+  message,
+  press,
+  startHarness,
+  type Harness,
+} from './harness.js';
 
 const markupOf = (harness: Harness, method = 'sendMessage') =>
   JSON.stringify(harness.telegram.callsOf(method).at(-1)?.payload.reply_markup ?? {});
@@ -136,12 +145,15 @@ describe('bot commands', () => {
   it('shows /admin stats to admins only', async () => {
     await harness.send(message('/admin stats'), message('/admin stats', BOB));
     expect(harness.replies(ALICE.id)[0]).toMatch(/Users: \d+ \(\d+ active in 24 h\)/);
-    expect(harness.replies(ALICE.id)[0]).toMatch(/Queue: \d+ waiting, lag [\d.]+ s, 0 dead letters/);
+    expect(harness.replies(ALICE.id)[0]).toMatch(
+      /Queue: \d+ waiting, lag [\d.]+ s, 0 dead letters/,
+    );
     expect(harness.replies(BOB.id)[0]).toBe("This command is for the bot's operators.");
   });
 
   it('in groups, answers only commands, mentions and replies to its own messages', async () => {
-    const inGroup = (text: string, extra: object = {}) => message(text, BOB, { chat: GROUP, ...extra });
+    const inGroup = (text: string, extra: object = {}) =>
+      message(text, BOB, { chat: GROUP, ...extra });
     const mention = inGroup('@herald_test_bot what is gold doing?');
     (mention as { message: { entities: object[] } }).message.entities = [
       { type: 'mention', offset: 0, length: 16 },
@@ -179,7 +191,9 @@ describe('limits and access', () => {
       expect(warnings).toHaveLength(1);
       expect(warnings[0]).toMatch(/try again in \d+ s/);
       expect(harness.replies(ALICE.id)).toHaveLength(1);
-      const metrics = await harness.runtime.registry.getSingleMetricAsString('herald_rate_limited_total');
+      const metrics = await harness.runtime.registry.getSingleMetricAsString(
+        'herald_rate_limited_total',
+      );
       expect(metrics).toMatch(/scope="user"[^\n]* 3/);
     } finally {
       await harness.close();
@@ -193,14 +207,19 @@ describe('limits and access', () => {
     });
     try {
       await harness.send(message('/help', ALICE), message('/help', BOB), message('/help', BOB));
-      expect(harness.replies(BOB.id).at(-1)).toMatch(/very busy right now\. Please try again in \d+ s/);
+      expect(harness.replies(BOB.id).at(-1)).toMatch(
+        /very busy right now\. Please try again in \d+ s/,
+      );
     } finally {
       await harness.close();
     }
   });
 
   it('tells users outside ALLOWED_USER_IDS that the bot is private', async () => {
-    const harness = await startHarness('in-process', { allowedUserIds: [ALICE.id], adminUserIds: [] });
+    const harness = await startHarness('in-process', {
+      allowedUserIds: [ALICE.id],
+      adminUserIds: [],
+    });
     try {
       await harness.send(message('/start', BOB), message('/help', ALICE));
       expect(harness.replies(BOB.id)).toEqual([
@@ -224,12 +243,18 @@ describe.each(['redis', 'in-process'] as const)('sessions on %s', (kind) => {
     const { sessions } = harness.handler;
     await harness.send(message('/start', BOB));
     for (let n = 0; n < 25; n += 1) {
-      await sessions.appendTurn(BOB.id, BOB.id, { role: n % 2 ? 'assistant' : 'user', content: `t${n}` });
+      await sessions.appendTurn(BOB.id, BOB.id, {
+        role: n % 2 ? 'assistant' : 'user',
+        content: `t${n}`,
+      });
     }
     const turns = await sessions.recentTurns(BOB.id);
     expect(turns.map((t) => t.content)).toEqual(Array.from({ length: 20 }, (_, i) => `t${i + 5}`));
     const db = createDatabase(harness.runtime.pool);
-    const rows = await db.select().from(conversationMessages).where(eq(conversationMessages.chatId, BOB.id));
+    const rows = await db
+      .select()
+      .from(conversationMessages)
+      .where(eq(conversationMessages.chatId, BOB.id));
     expect(rows).toHaveLength(25);
   });
 
@@ -238,7 +263,8 @@ describe.each(['redis', 'in-process'] as const)('sessions on %s', (kind) => {
     const { createSessionStore } = await import('../src/sessions.js');
     // A second store with its own empty cache stands for another pod / a flushed Redis.
     const store = harness.runtime.store;
-    if (store.kind === 'redis') await store.redis.del(`session:settings:${BOB.id}`, `session:turns:${BOB.id}`);
+    if (store.kind === 'redis')
+      await store.redis.del(`session:settings:${BOB.id}`, `session:turns:${BOB.id}`);
     const fresh = createSessionStore({
       db: createDatabase(harness.runtime.pool),
       store: store.kind === 'redis' ? store : { kind: 'in-process' },

@@ -111,7 +111,9 @@ describe('a worker killed mid-batch', () => {
     }
 
     const answered = () =>
-      telegram.callsOf('sendMessage').map((call) => /\/u(\d+)_(\d+)/.exec(String(call.payload.text)));
+      telegram
+        .callsOf('sendMessage')
+        .map((call) => /\/u(\d+)_(\d+)/.exec(String(call.payload.text)));
     await waitFor(() => answered().length >= 150, { what: '150 answers', timeoutMs: 30_000 });
     // Telegram stops answering: the worker's next sends hang in flight. Once every answer
     // Telegram did accept is in the worker's journal, the worker is killed mid-batch.

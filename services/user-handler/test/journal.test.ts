@@ -41,7 +41,12 @@ describe('the call journal', () => {
   });
 
   it('does not repeat a call that went through when the update is retried', async () => {
-    const queue = createRedisQueue({ redis, logger, registry: new Registry(), retryDelayMs: () => 10 });
+    const queue = createRedisQueue({
+      redis,
+      logger,
+      registry: new Registry(),
+      retryDelayMs: () => 10,
+    });
     // Telegram fails the second call once: the update is retried from the start.
     telegram.failOnce((call) => call.payload.text === 'second part', {
       code: 502,

@@ -41,8 +41,11 @@ export interface Consumer {
  */
 export interface UpdateQueue {
   readonly kind: 'redis' | 'in-process';
-  /** Appends an update unless the same update_id was seen in the last 24 h. */
-  enqueue(update: Update): Promise<'queued' | 'duplicate'>;
+  /**
+   * Appends an update unless the same update_id was seen in the last 24 h. `json` is the
+   * update as received, when the caller has it, to spare serializing it again.
+   */
+  enqueue(update: Update, json?: string): Promise<'queued' | 'duplicate'>;
   consume(options: ConsumeOptions): Consumer;
   stats(): Promise<QueueStats>;
 }

@@ -123,8 +123,7 @@ function parseEntry(
 }
 
 // Unref: a pending pause never keeps a stopping process alive.
-const sleep = (ms: number) =>
-  new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
 
 /**
  * The shared update queue on a Redis stream with one consumer group. Every pod appends
@@ -146,14 +145,14 @@ export function createRedisQueue(options: RedisQueueOptions): UpdateQueue {
 
   const queue: UpdateQueue = {
     kind: 'redis',
-    async enqueue(update) {
+    async enqueue(update, json) {
       const chatId = chatIdOf(update);
       const id = await commands.heraldEnqueue(
         seenKey(update.update_id),
         UPDATE_STREAM,
         chatKey(chatId),
         DEDUPE_TTL_SECONDS,
-        JSON.stringify(update),
+        json ?? JSON.stringify(update),
         chatId,
       );
       return id === null ? 'duplicate' : 'queued';
