@@ -164,7 +164,7 @@ export async function startBotApiDouble(
         };
       }
       case 'setWebhook': {
-        const url = String(payload.url ?? '');
+        const url = typeof payload.url === 'string' ? payload.url : '';
         if (url === '') {
           webhook = undefined;
           return { ok: true, result: true, description: 'Webhook was deleted' };
@@ -175,7 +175,10 @@ export async function startBotApiDouble(
             .send(fail(400, 'Bad Request: bad webhook: An HTTPS URL must be provided for webhook'));
         }
         const secret = payload.secret_token;
-        if (secret !== undefined && !/^[A-Za-z0-9_-]{1,256}$/.test(String(secret))) {
+        if (
+          secret !== undefined &&
+          !(typeof secret === 'string' && /^[A-Za-z0-9_-]{1,256}$/.test(secret))
+        ) {
           return reply
             .code(400)
             .send(fail(400, 'Bad Request: secret token contains unallowed characters'));

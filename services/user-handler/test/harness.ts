@@ -78,7 +78,7 @@ export function press(data: string, from: Sender = ALICE, messageId = 1): Update
         text: 'earlier message',
       },
     },
-  } as Update;
+  };
 }
 
 export interface Harness {

@@ -29,7 +29,7 @@ function update(chatId: number, text: string): Update {
       from: { id: chatId, is_bot: false, first_name: 'U' },
       text,
     },
-  } as Update;
+  };
 }
 const textOf = (entry: QueuedUpdate) =>
   (entry.update as { message: { text: string } }).message.text;
@@ -218,7 +218,7 @@ describe('the Redis update queue across workers', () => {
     await redis.xgroup('CREATE', `${prefix}${UPDATE_STREAM}`, WORKER_GROUP, '0', 'MKSTREAM');
     await queue.enqueue(update(20, 'crasher'));
     // Six workers took it in turn and each died handling it.
-    const [[, [[crasherId]]]] = (await redis.xreadgroup(
+    const read = (await redis.xreadgroup(
       'GROUP',
       WORKER_GROUP,
       'dead-1',
@@ -227,7 +227,8 @@ describe('the Redis update queue across workers', () => {
       'STREAMS',
       UPDATE_STREAM,
       '>',
-    )) as [string, [string, string[]][]][] as never;
+    )) as [string, [string, string[]][]][];
+    const crasherId = read[0]![1][0]![0];
     for (let n = 2; n <= 6; n += 1)
       await redis.xclaim(UPDATE_STREAM, WORKER_GROUP, `dead-${n}`, 0, crasherId);
     await redis.xadd(UPDATE_STREAM, '*', 'update', '{not json', 'chat', '21');
