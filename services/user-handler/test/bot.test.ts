@@ -51,6 +51,7 @@ describe('bot commands', () => {
     expect(forAdmin).toContain('✅ Shared state: Redis');
     expect(forAdmin).toMatch(/Queue: \d+ waiting/);
     expect(forAdmin).toContain('❌ AI: unreachable');
+    expect(forAdmin).toContain('Your model: <code>deepseek-r1-14b</code>');
     expect(forAdmin).toMatch(/version \d+\.\d+\.\d+/);
     expect(forAdmin).toMatch(/AI: .*(ECONNREFUSED|fetch failed)/);
     expect(forUser).toContain('❌ AI: unreachable');

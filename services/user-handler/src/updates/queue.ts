@@ -302,6 +302,7 @@ export class ChatDispatcher {
       }
       if (lastError === undefined) {
         metrics.processed.inc({ outcome: 'ok' });
+        logger.debug({ ...context, attempt }, 'update handled');
         await this.settle(() => backend.complete(entry), context);
         return;
       }

@@ -1,6 +1,7 @@
 import { Composer, type Context } from 'telegraf';
 import { isAdmin, type BotDeps, type StatusReport } from '../context.js';
 import { escapeHtml } from '../html.js';
+import { currentModel } from './models.js';
 
 function formatUptime(seconds: number): string {
   const d = Math.floor(seconds / 86_400);
@@ -47,9 +48,11 @@ export function formatStatus(report: StatusReport, isAdmin: boolean): string {
 export function statusFeature(deps: BotDeps): Composer<Context> {
   const feature = new Composer<Context>();
   const answer = async (ctx: Context): Promise<void> => {
-    await ctx.reply(formatStatus(await deps.status(), isAdmin(deps, ctx.from?.id)), {
-      parse_mode: 'HTML',
-    });
+    let text = formatStatus(await deps.status(), isAdmin(deps, ctx.from?.id));
+    const picked = ctx.from ? (await deps.sessions.settings(ctx.from.id)).model : undefined;
+    const model = currentModel(deps.models, picked);
+    if (model) text += `\nYour model: <code>${escapeHtml(model)}</code>`;
+    await ctx.reply(text, { parse_mode: 'HTML' });
   };
   feature.command('status', answer);
   feature.action('status', async (ctx) => {
