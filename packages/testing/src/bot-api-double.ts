@@ -1,4 +1,5 @@
 import Fastify, { type FastifyInstance } from 'fastify';
+import { parseTelegramHtml } from './telegram-html.js';
 
 /** One Bot API call the double received. */
 export interface BotApiCall {
@@ -35,10 +36,21 @@ export interface BotApiDouble {
     matches: (call: BotApiCall) => boolean,
     error: { code: number; description: string; retryAfterSeconds?: number },
   ): void;
+  /** Drafts accepted, in order. */
+  readonly drafts: DraftCall[];
+  /** 429 answers given so far. */
+  readonly tooManyRequests: number;
   /** The id of the last message sent through the double. */
   readonly lastMessageId: number;
   close(): Promise<void>;
 }
+
+const chatOf = (id: unknown) => {
+  const chatId = Number(id);
+  return chatId < 0
+    ? { id: chatId, type: 'supergroup', title: 'Group' }
+    : { id: chatId, type: 'private', first_name: 'User' };
+};
 
 const BOT = {
   id: 7_000_000_001,
@@ -55,9 +67,63 @@ export const MESSAGE_LIMIT = 4096;
  * `{ ok, result }` / `{ ok: false, error_code, description }` shapes, 401 for a wrong
  * token, 400 for empty or too long text, and getUpdates long polling.
  */
+export interface BotApiDoubleOptions {
+  token?: string;
+  /**
+   * Enforce Telegram's flood limits with 429 and `retry_after`: per chat about 1 message
+   * a second, per group 20 a minute, per bot 30 a second (each with a small burst), and
+   * drafts at most `draftsPerSecond` per chat.
+   */
+  enforceLimits?: boolean;
+  limits?: {
+    perChatPerSecond?: number;
+    perGroupPerMinute?: number;
+    perBotPerSecond?: number;
+    draftsPerSecond?: number;
+  };
+  /** false: answer sendMessageDraft as a Bot API older than 9.5 does (404). */
+  drafts?: boolean;
+  /** Delay before each answer, as Telegram's round trip. */
+  latencyMs?: number;
+}
+
+/** A sendMessageDraft the double accepted. */
+export interface DraftCall {
+  chatId: number;
+  draftId: number;
+  text: string;
+  at: number;
+}
+
 export async function startBotApiDouble(
-  token = '7000000001:AAH-test-token-for-the-bot-api-double',
+  tokenOrOptions: string | BotApiDoubleOptions = {},
 ): Promise<BotApiDouble> {
+  const options: BotApiDoubleOptions =
+    typeof tokenOrOptions === 'string' ? { token: tokenOrOptions } : tokenOrOptions;
+  const token = options.token ?? '7000000001:AAH-test-token-for-the-bot-api-double';
+  const limits = {
+    perChatPerSecond: 1,
+    perGroupPerMinute: 20,
+    perBotPerSecond: 30,
+    draftsPerSecond: 5,
+    ...options.limits,
+  };
+  const buckets = new Map<string, { tokens: number; at: number }>();
+  /** Takes a token from a bucket, or returns the seconds to wait for one. */
+  const take = (key: string, capacity: number, perSecond: number): number => {
+    const now = performance.now() / 1000;
+    const bucket = buckets.get(key) ?? { tokens: capacity, at: now };
+    bucket.tokens = Math.min(capacity, bucket.tokens + (now - bucket.at) * perSecond);
+    bucket.at = now;
+    buckets.set(key, bucket);
+    if (bucket.tokens >= 1) {
+      bucket.tokens -= 1;
+      return 0;
+    }
+    return (1 - bucket.tokens) / perSecond;
+  };
+  const drafts: DraftCall[] = [];
+  let tooManyRequests = 0;
   const app: FastifyInstance = Fastify({ logger: false });
   const calls: BotApiCall[] = [];
   const pending: object[] = [];
@@ -86,6 +152,44 @@ export async function startBotApiDouble(
     const { method } = request.params;
     const payload = request.body ?? {};
     if (request.params.token !== token) return reply.code(401).send(fail(401, 'Unauthorized'));
+    if (options.latencyMs) await new Promise((r) => setTimeout(r, options.latencyMs));
+    const isSend = method === 'sendMessage' || method === 'editMessageText';
+    if (options.enforceLimits && (isSend || method === 'sendMessageDraft')) {
+      const chat = String(payload.chat_id);
+      const group = Number(payload.chat_id) < 0;
+      const wait =
+        method === 'sendMessageDraft'
+          ? take(`draft:${chat}`, 2, limits.draftsPerSecond)
+          : Math.max(
+              take('bot', limits.perBotPerSecond, limits.perBotPerSecond),
+              group
+                ? take(`group:${chat}`, 3, limits.perGroupPerMinute / 60)
+                : take(`chat:${chat}`, 3, limits.perChatPerSecond),
+            );
+      if (wait > 0) {
+        tooManyRequests += 1;
+        const retryAfter = Math.max(1, Math.ceil(wait));
+        return reply.code(429).send({
+          ...fail(429, `Too Many Requests: retry after ${retryAfter}`),
+          parameters: { retry_after: retryAfter },
+        });
+      }
+    }
+    if ((isSend || method === 'sendMessageDraft') && typeof payload.text === 'string') {
+      let visible = payload.text;
+      if (payload.parse_mode === 'HTML') {
+        const parsed = parseTelegramHtml(payload.text);
+        if (!parsed.ok) {
+          return reply
+            .code(400)
+            .send(fail(400, `Bad Request: can't parse entities: ${parsed.error}`));
+        }
+        visible = parsed.text;
+      }
+      if (visible.length > MESSAGE_LIMIT) {
+        return reply.code(400).send(fail(400, 'Bad Request: message is too long'));
+      }
+    }
     if (holding && SENDS.has(method)) {
       const carriedOut = await new Promise<boolean>((resolve) =>
         held.push({ carryOut: () => resolve(true), discard: () => resolve(false) }),
@@ -117,9 +221,6 @@ export async function startBotApiDouble(
         if (typeof text !== 'string' || text.trim() === '') {
           return reply.code(400).send(fail(400, 'Bad Request: message text is empty'));
         }
-        if (text.length > MESSAGE_LIMIT) {
-          return reply.code(400).send(fail(400, 'Bad Request: message is too long'));
-        }
         const content = JSON.stringify([text, payload.reply_markup ?? null]);
         if (method === 'editMessageText') {
           const key = `${String(payload.chat_id)}:${String(payload.message_id)}`;
@@ -145,7 +246,7 @@ export async function startBotApiDouble(
               message_id: Number(payload.message_id),
               date: Math.floor(Date.now() / 1000),
               edit_date: Math.floor(Date.now() / 1000),
-              chat: { id: Number(payload.chat_id), type: 'private' },
+              chat: chatOf(payload.chat_id),
               from: BOT,
               text,
             },
@@ -157,11 +258,29 @@ export async function startBotApiDouble(
           result: {
             message_id: ++messageId,
             date: Math.floor(Date.now() / 1000),
-            chat: { id: Number(payload.chat_id), type: 'private' },
+            chat: chatOf(payload.chat_id),
             from: BOT,
             text,
           },
         };
+      }
+      case 'sendMessageDraft': {
+        if (options.drafts === false) {
+          return reply.code(404).send(fail(404, 'Not Found: method not found'));
+        }
+        if (!(Number(payload.chat_id) > 0)) {
+          return reply.code(400).send(fail(400, 'Bad Request: TEXTDRAFT_PEER_INVALID'));
+        }
+        if (!(Number(payload.draft_id) !== 0)) {
+          return reply.code(400).send(fail(400, 'Bad Request: draft_id must be non-zero'));
+        }
+        drafts.push({
+          chatId: Number(payload.chat_id),
+          draftId: Number(payload.draft_id),
+          text: typeof payload.text === 'string' ? payload.text : '',
+          at: performance.now(),
+        });
+        return { ok: true, result: true };
       }
       case 'setWebhook': {
         const url = typeof payload.url === 'string' ? payload.url : '';
@@ -273,6 +392,10 @@ export async function startBotApiDouble(
       const dropped = held.splice(0);
       for (const call of dropped) call.discard();
       return dropped.length;
+    },
+    drafts,
+    get tooManyRequests() {
+      return tooManyRequests;
     },
     failOnce: (matches, error) => void failures.push({ matches, error }),
     get lastMessageId() {

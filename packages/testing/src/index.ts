@@ -104,3 +104,5 @@ export function sharedFixtures(name: string): string | undefined {
   return existsSync(dir) ? dir : undefined;
 }
 export * from './bot-api-double.js';
+export * from './telegram-html.js';
+export * from './llm-double.js';

@@ -1,0 +1,200 @@
+import Fastify, { type FastifyInstance } from 'fastify';
+
+/** What the double answers to one chat request. */
+export interface LlmScript {
+  /** Reasoning before the answer, sent as `reasoning_content` deltas or inside `<think>`. */
+  reasoning?: string;
+  answer: string;
+  /** Answer with this HTTP status instead (e.g. 429, 500, 503). */
+  status?: number;
+  retryAfterSeconds?: number;
+  /** Close the connection after this many tokens, without finishing. */
+  disconnectAfterTokens?: number;
+  /** Overrides the double's pacing for this answer. */
+  timeToFirstTokenMs?: number;
+  tokensPerSecond?: number;
+}
+
+export interface LlmRequest {
+  model: string;
+  messages: { role: string; content: unknown }[];
+  stream: boolean;
+  response_format?: unknown;
+  max_tokens?: number;
+}
+
+export interface LlmDoubleOptions {
+  models?: string[];
+  /** How reasoning is sent: vLLM's reasoning parser (`field`), or inline `<think>` tags. */
+  reasoningStyle?: 'field' | 'tags' | 'untagged';
+  timeToFirstTokenMs?: number;
+  tokensPerSecond?: number;
+  /** Characters per streamed token. */
+  charsPerToken?: number;
+  /** Decides each answer; by default the last user message, echoed. */
+  script?: (request: LlmRequest) => LlmScript;
+}
+
+export interface LlmDouble {
+  /** Base URL to use as AI_BASE_URL (ends in /v1). */
+  readonly baseUrl: string;
+  readonly requests: LlmRequest[];
+  /** Requests whose stream is still open. */
+  readonly active: number;
+  /** Replaces the script. */
+  setScript(script: (request: LlmRequest) => LlmScript): void;
+  close(): Promise<void>;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function tokens(text: string, size: number): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < text.length; i += size) out.push(text.slice(i, i + size));
+  return out;
+}
+
+/**
+ * An OpenAI-compatible server on loopback standing in for vLLM: real SSE streaming at a
+ * chosen time to first token and token rate, reasoning sent the way vLLM's reasoning
+ * parser sends it or inline in `<think>` tags, errors with their status codes, and
+ * connections dropped mid-answer.
+ */
+export async function startLlmDouble(options: LlmDoubleOptions = {}): Promise<LlmDouble> {
+  const app: FastifyInstance = Fastify({ logger: false, bodyLimit: 20 * 1024 * 1024 });
+  const requests: LlmRequest[] = [];
+  const models = options.models ?? ['deepseek-r1-14b'];
+  const charsPerToken = options.charsPerToken ?? 4;
+  let active = 0;
+  let script =
+    options.script ??
+    ((request: LlmRequest): LlmScript => {
+      const last = [...request.messages].reverse().find((m) => m.role === 'user');
+      return { answer: `You said: ${typeof last?.content === 'string' ? last.content : '…'}` };
+    });
+
+  app.get('/v1/models', async () => ({
+    object: 'list',
+    data: models.map((id) => ({ id, object: 'model', owned_by: 'herald-test' })),
+  }));
+
+  app.post<{ Body: LlmRequest }>('/v1/chat/completions', async (request, reply) => {
+    const body = request.body;
+    requests.push(body);
+    const plan = script(body);
+    if (plan.status && plan.status !== 200) {
+      if (plan.retryAfterSeconds !== undefined)
+        reply.header('retry-after', String(plan.retryAfterSeconds));
+      return reply
+        .code(plan.status)
+        .send({ error: { message: `test double answered ${plan.status}`, code: plan.status } });
+    }
+    const id = `chatcmpl-${requests.length}`;
+    const style = options.reasoningStyle ?? 'field';
+    const ttft = plan.timeToFirstTokenMs ?? options.timeToFirstTokenMs ?? 0;
+    const rate = plan.tokensPerSecond ?? options.tokensPerSecond ?? 1_000;
+    const chunk = (delta: object, finish: string | null = null) =>
+      `data: ${JSON.stringify({ id, object: 'chat.completion.chunk', model: body.model, choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;
+
+    const deltas: object[] = [];
+    const reasoning = plan.reasoning ?? '';
+    if (reasoning !== '') {
+      if (style === 'field')
+        for (const t of tokens(reasoning, charsPerToken)) deltas.push({ reasoning_content: t });
+      else {
+        const tagged =
+          style === 'tags' ? `<think>${reasoning}</think>\n\n` : `${reasoning}</think>\n\n`;
+        for (const t of tokens(tagged, charsPerToken)) deltas.push({ content: t });
+      }
+    }
+    for (const t of tokens(plan.answer, charsPerToken)) deltas.push({ content: t });
+
+    if (!body.stream) {
+      await sleep(ttft + (deltas.length / rate) * 1000);
+      const content =
+        style === 'field'
+          ? plan.answer
+          : deltas.map((d) => (d as { content?: string }).content ?? '').join('');
+      return {
+        id,
+        object: 'chat.completion',
+        model: body.model,
+        choices: [
+          {
+            index: 0,
+            message: {
+              role: 'assistant',
+              content,
+              ...(style === 'field' && reasoning ? { reasoning_content: reasoning } : {}),
+            },
+            finish_reason: 'stop',
+          },
+        ],
+        usage: {
+          prompt_tokens: 10,
+          completion_tokens: deltas.length,
+          total_tokens: 10 + deltas.length,
+        },
+      };
+    }
+
+    reply.hijack();
+    const raw = reply.raw;
+    raw.writeHead(200, {
+      'content-type': 'text/event-stream',
+      'cache-control': 'no-cache',
+      connection: 'keep-alive',
+    });
+    active += 1;
+    let closed = false;
+    const gone = new Promise<void>((resolve) =>
+      raw.on('close', () => {
+        closed = true;
+        resolve();
+      }),
+    );
+    const pause = (ms: number) => Promise.race([sleep(ms), gone]);
+    try {
+      raw.write(chunk({ role: 'assistant', content: '' }));
+      await pause(ttft);
+      const started = performance.now();
+      for (let n = 0; n < deltas.length && !closed; n += 1) {
+        if (plan.disconnectAfterTokens !== undefined && n >= plan.disconnectAfterTokens) {
+          raw.destroy();
+          return;
+        }
+        // Paced against the clock, so the rate holds however long each write takes.
+        const due = started + (n / rate) * 1000;
+        const wait = due - performance.now();
+        if (wait > 1) await pause(wait);
+        raw.write(chunk(deltas[n]!));
+      }
+      if (closed) return;
+      raw.write(chunk({}, 'stop'));
+      raw.write(
+        `data: ${JSON.stringify({ id, object: 'chat.completion.chunk', model: body.model, choices: [], usage: { prompt_tokens: 10, completion_tokens: deltas.length, total_tokens: 10 + deltas.length } })}\n\n`,
+      );
+      raw.write('data: [DONE]\n\n');
+      raw.end();
+    } finally {
+      active -= 1;
+    }
+  });
+
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  const address = app.server.address();
+  if (!address || typeof address === 'string') throw new Error('the LLM double has no port');
+  return {
+    baseUrl: `http://127.0.0.1:${address.port}/v1`,
+    requests,
+    get active() {
+      return active;
+    },
+    setScript: (next) => {
+      script = next;
+    },
+    close: async () => {
+      await app.close();
+    },
+  };
+}
