@@ -154,10 +154,15 @@ export function markdownBlocks(markdown: string): Block[] {
     if (/^\s*>/.test(line)) {
       flush();
       const quoted: string[] = [];
-      while (n < lines.length && /^\s*>/.test(lines[n]!)) quoted.push(lines[n++]!.replace(/^\s*>\s?/, ''));
+      while (n < lines.length && /^\s*>/.test(lines[n]!))
+        quoted.push(lines[n++]!.replace(/^\s*>\s?/, ''));
       n -= 1;
       blocks.push(
-        block('quote', `<blockquote>${quoted.map(textLine).join('\n')}</blockquote>`, quoted.join('\n')),
+        block(
+          'quote',
+          `<blockquote>${quoted.map(textLine).join('\n')}</blockquote>`,
+          quoted.join('\n'),
+        ),
       );
       continue;
     }
@@ -223,10 +228,17 @@ function splitBlock(big: Block, limit: number): Block[] {
   // literal rather than producing a broken tag).
   const pieces = cutText(big.source, Math.floor(limit * 0.9));
   return pieces.flatMap((piece) => {
-    const rendered = big.kind === 'quote'
-      ? block('quote', `<blockquote>${piece.split('\n').map(textLine).join('\n')}</blockquote>`, piece)
-      : block('text', piece.split('\n').map(textLine).join('\n'), piece);
-    return rendered.length <= limit ? [rendered] : cutText(piece, limit).map((p) => block('text', escapeHtml(p), p));
+    const rendered =
+      big.kind === 'quote'
+        ? block(
+            'quote',
+            `<blockquote>${piece.split('\n').map(textLine).join('\n')}</blockquote>`,
+            piece,
+          )
+        : block('text', piece.split('\n').map(textLine).join('\n'), piece);
+    return rendered.length <= limit
+      ? [rendered]
+      : cutText(piece, limit).map((p) => block('text', escapeHtml(p), p));
   });
 }
 
@@ -258,14 +270,19 @@ export function packMessages(blocks: readonly Block[], limit = MESSAGE_LIMIT): s
 }
 
 /** LLM markdown to Telegram HTML messages, each under the limit, none cut inside a tag. */
-export function formatAnswer(markdown: string, options: { reasoning?: string; limit?: number } = {}): string[] {
+export function formatAnswer(
+  markdown: string,
+  options: { reasoning?: string; limit?: number } = {},
+): string[] {
   const blocks = markdownBlocks(markdown);
   if (options.reasoning && options.reasoning.trim() !== '') {
     // The model's thinking, folded: Telegram shows an expandable quote collapsed.
     const limit = options.limit ?? MESSAGE_LIMIT;
     const thinking = options.reasoning.trim();
     const shown = thinking.length > limit - 200 ? `${thinking.slice(0, limit - 200)}…` : thinking;
-    blocks.unshift(block('quote', `<blockquote expandable>${escapeHtml(shown)}</blockquote>`, shown));
+    blocks.unshift(
+      block('quote', `<blockquote expandable>${escapeHtml(shown)}</blockquote>`, shown),
+    );
   }
   return packMessages(blocks, options.limit);
 }

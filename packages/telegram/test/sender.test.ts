@@ -1,0 +1,90 @@
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import { createLogger } from '@herald/logger';
+import { createRedis, type Redis } from '@herald/redis';
+import { startBotApiDouble, testRedisUrl, uniquePrefix, type BotApiDouble } from '@herald/testing';
+import { Telegram } from 'telegraf';
+import { createSender, type RawCall, type Sender } from '../src/sender.js';
+
+const logger = createLogger({ service: 'test', level: 'silent' });
+
+describe('the shared sender', () => {
+  let telegram: BotApiDouble;
+  let raw: RawCall;
+  let prefix: string;
+  const clients: Redis[] = [];
+  /** A sender as one pod has it: its own Redis connection, the shared limits. */
+  const pod = (limits = { perChatIntervalMs: 100, botIntervalMs: 10 }): Sender => {
+    const redis = createRedis({ url: testRedisUrl(), logger, keyPrefix: prefix });
+    clients.push(redis);
+    return createSender({ store: { kind: 'redis', redis, url: testRedisUrl() }, logger, limits });
+  };
+
+  beforeAll(async () => {
+    telegram = await startBotApiDouble({
+      enforceLimits: true,
+      limits: { perChatPerSecond: 10, perBotPerSecond: 100 },
+    });
+    const api = new Telegram(telegram.token, { apiRoot: telegram.apiRoot });
+    raw = (method, payload) => api.callApi(method as never, payload as never);
+  });
+  beforeEach(() => {
+    prefix = uniquePrefix('sender');
+    telegram.calls.length = 0;
+  });
+  afterEach(() => {
+    for (const c of clients.splice(0)) c.disconnect();
+  });
+  afterAll(() => telegram.close());
+
+  it('keeps two pods together under one chat’s limit: no 429 from Telegram', async () => {
+    const [a, b] = [pod(), pod()];
+    const before = telegram.tooManyRequests;
+    const started = Date.now();
+    await Promise.all(
+      Array.from({ length: 12 }, (_, n) =>
+        (n % 2 ? a : b).call('sendMessage', { chat_id: 501, text: `m${n}` }, raw),
+      ),
+    );
+    expect(telegram.tooManyRequests - before).toBe(0);
+    expect(telegram.callsOf('sendMessage')).toHaveLength(12);
+    // 12 messages 100 ms apart take at least 1.1 s.
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1_000);
+  });
+
+  it('pauses the chat for every pod when Telegram answers 429, then delivers', async () => {
+    const [a, b] = [pod(), pod()];
+    telegram.failOnce((call) => call.payload.text === 'first', {
+      code: 429,
+      description: 'Too Many Requests: retry after 1',
+      retryAfterSeconds: 1,
+    });
+    const started = Date.now();
+    await a.call('sendMessage', { chat_id: 502, text: 'first' }, raw);
+    await b.call('sendMessage', { chat_id: 502, text: 'second' }, raw);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1_000);
+    expect(telegram.callsOf('sendMessage').map((c) => c.payload.text)).toEqual(['first', 'second']);
+  });
+
+  it('sends the same text as plain text when Telegram cannot parse its HTML', async () => {
+    await pod().call(
+      'sendMessage',
+      { chat_id: 503, text: '<think>x</think> 2 < 3', parse_mode: 'HTML' },
+      raw,
+    );
+    const [sent] = telegram.callsOf('sendMessage');
+    expect(sent?.payload.parse_mode).toBeUndefined();
+    expect(sent?.payload.text).toBe('x 2 < 3');
+  });
+
+  it('retries a 5xx, and passes other refusals to the caller', async () => {
+    telegram.failOnce((call) => call.method === 'sendMessage', {
+      code: 502,
+      description: 'Bad Gateway',
+    });
+    await pod().call('sendMessage', { chat_id: 504, text: 'after a 502' }, raw);
+    expect(telegram.callsOf('sendMessage').map((c) => c.payload.text)).toEqual(['after a 502']);
+    await expect(pod().call('sendMessage', { chat_id: 504, text: '' }, raw)).rejects.toMatchObject({
+      response: { error_code: 400 },
+    });
+  });
+});
