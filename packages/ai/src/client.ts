@@ -225,7 +225,7 @@ export function createAiClient(options: AiClientOptions): AiClient {
   const base = options.baseUrl.replace(/\/+$/, '');
   const timeouts = { ...DEFAULT_TIMEOUTS, ...options.timeouts };
   const retries = options.retries ?? 2;
-  const retryDelayMs = options.retryDelayMs ?? ((n: number) => 250 * 4 ** (n - 1));
+  const retryDelayMs = options.retryDelayMs ?? ((n: number) => 200 * 2 ** (n - 1));
   const circuit = new CircuitBreaker(options.breaker ?? { failureThreshold: 5, openMs: 30_000 });
   const metrics = createMetrics(options.registry, circuit);
   const agent = new Agent({

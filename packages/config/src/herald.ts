@@ -21,6 +21,11 @@ export const aiEnv = {
   AI_API_KEY: envVar.secret('the API key of the LLM endpoint').optional(),
   AI_MODELS: envVar.list('comma-separated model ids users may pick').default([]),
   AI_DEFAULT_MODEL: z.string().min(1).describe('a model id from AI_MODELS').optional(),
+  AI_FIRST_TOKEN_TIMEOUT: envVar.durationMs().default(30_000),
+  AI_TOKEN_GAP_TIMEOUT: envVar.durationMs().default(30_000),
+  AI_TOTAL_TIMEOUT: envVar.durationMs().default(300_000),
+  /** The server's chat template writes `<think>` itself (R1 distills without a reasoning parser). */
+  AI_UNTAGGED_REASONING: envVar.boolean().default(false),
 };
 
 /** Who may do what. */

@@ -240,7 +240,8 @@ export function createSender(deps: {
               { ...context, reason: failure.description },
               'Telegram could not parse the HTML; sending the same text as plain text',
             );
-            const { parse_mode: _dropped, ...rest } = payload;
+            const rest = { ...payload };
+            delete rest.parse_mode;
             payload = {
               ...rest,
               ...(typeof rest.text === 'string' ? { text: plainText(rest.text) } : {}),

@@ -38,6 +38,8 @@ export interface BotApiDouble {
   ): void;
   /** Drafts accepted, in order. */
   readonly drafts: DraftCall[];
+  /** Every error answer given, in order (429s included). */
+  readonly refusals: { method: string; code: number; description: string }[];
   /** 429 answers given so far. */
   readonly tooManyRequests: number;
   /** The id of the last message sent through the double. */
@@ -139,17 +141,17 @@ export async function startBotApiDouble(
     error: { code: number; description: string; retryAfterSeconds?: number };
   }[] = [];
 
-  const fail = (code: number, description: string) => ({
-    ok: false,
-    error_code: code,
-    description,
-  });
+  const refusals: { method: string; code: number; description: string }[] = [];
 
   app.post<{
     Params: { token: string; method: string };
     Body: Record<string, unknown> | undefined;
   }>('/bot:token/:method', async (request, reply) => {
     const { method } = request.params;
+    const fail = (code: number, description: string) => {
+      refusals.push({ method, code, description });
+      return { ok: false, error_code: code, description };
+    };
     const payload = request.body ?? {};
     if (request.params.token !== token) return reply.code(401).send(fail(401, 'Unauthorized'));
     if (options.latencyMs) await new Promise((r) => setTimeout(r, options.latencyMs));
@@ -394,6 +396,7 @@ export async function startBotApiDouble(
       return dropped.length;
     },
     drafts,
+    refusals,
     get tooManyRequests() {
       return tooManyRequests;
     },

@@ -7,7 +7,7 @@ import { loadEnv } from '@herald/config';
 import { migrateDatabase } from '@herald/db';
 import { createLogger } from '@herald/logger';
 import { onShutdownSignal, openRuntime } from '@herald/ops';
-import { buildApp, createUserHandler, VERSION } from '@herald/user-handler';
+import { buildApp, createUserHandler, optionsFromEnv, VERSION } from '@herald/user-handler';
 import { pino } from 'pino';
 import { CONSOLE_TOKEN, CONSOLE_USER, startConsoleBotApi } from './console-bot-api.js';
 import { startConsoleChat, type ConsoleChat } from './console-chat.js';
@@ -62,16 +62,7 @@ const handler = createUserHandler({
     apiRoot: consoleApi?.apiRoot ?? env.TELEGRAM_API_ROOT,
   },
   adminUserIds,
-  allowedUserIds: env.ALLOWED_USER_IDS,
-  ai: env.AI_BASE_URL
-    ? { baseUrl: env.AI_BASE_URL, apiKey: env.AI_API_KEY, models: env.AI_MODELS }
-    : undefined,
-  models: { available: env.AI_MODELS, default: env.AI_DEFAULT_MODEL },
-  limits: {
-    perUserPerMinute: env.RATE_LIMIT_USER_PER_MINUTE,
-    globalPerMinute: env.RATE_LIMIT_GLOBAL_PER_MINUTE,
-  },
-  workers: { concurrency: env.WORKER_CONCURRENCY, claimIdleMs: env.QUEUE_CLAIM_IDLE },
+  ...optionsFromEnv(env),
 });
 
 let shuttingDown = false;

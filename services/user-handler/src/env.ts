@@ -22,6 +22,14 @@ export const workerEnv = {
   QUEUE_CLAIM_IDLE: envVar.durationMs().default(30_000),
   RATE_LIMIT_USER_PER_MINUTE: envVar.count(1, 100_000).default(20),
   RATE_LIMIT_GLOBAL_PER_MINUTE: envVar.count(1, 1_000_000).default(1_800),
+  AI_MAX_CONCURRENCY: envVar.count(1, 1_000).default(16),
+  AI_HISTORY_TOKENS: envVar.count(0, 1_000_000).default(4_000),
+  AI_MAX_TOKENS: envVar.count(16, 1_000_000).default(8_192),
+  PROMPTS_DIR: z.string().min(1).describe('a folder with chat.md and market.md').optional(),
+  TELEGRAM_CHAT_INTERVAL: envVar.durationMs().default(1_000),
+  TELEGRAM_GROUP_INTERVAL: envVar.durationMs().default(3_000),
+  TELEGRAM_BOT_INTERVAL: envVar.durationMs().default(34),
+  TELEGRAM_DRAFT_INTERVAL: envVar.durationMs().default(250),
 };
 
 export const userHandlerEnv = z.object({

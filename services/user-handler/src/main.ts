@@ -4,7 +4,7 @@ import { createLogger } from '@herald/logger';
 import { onShutdownSignal, openRuntime } from '@herald/ops';
 import { buildApp } from './app.js';
 import { userHandlerEnv, userHandlerRules } from './env.js';
-import { createUserHandler } from './service.js';
+import { createUserHandler, optionsFromEnv } from './service.js';
 import { VERSION } from './status.js';
 
 const env = loadEnv('user-handler', userHandlerEnv, { rules: userHandlerRules });
@@ -27,16 +27,7 @@ const handler = createUserHandler({
   runtime,
   telegram: { token: env.TELEGRAM_BOT_TOKEN, apiRoot: env.TELEGRAM_API_ROOT },
   adminUserIds: env.ADMIN_USER_IDS,
-  allowedUserIds: env.ALLOWED_USER_IDS,
-  ai: env.AI_BASE_URL
-    ? { baseUrl: env.AI_BASE_URL, apiKey: env.AI_API_KEY, models: env.AI_MODELS }
-    : undefined,
-  models: { available: env.AI_MODELS, default: env.AI_DEFAULT_MODEL },
-  limits: {
-    perUserPerMinute: env.RATE_LIMIT_USER_PER_MINUTE,
-    globalPerMinute: env.RATE_LIMIT_GLOBAL_PER_MINUTE,
-  },
-  workers: { concurrency: env.WORKER_CONCURRENCY, claimIdleMs: env.QUEUE_CLAIM_IDLE },
+  ...optionsFromEnv(env),
 });
 
 let shuttingDown = false;

@@ -1,9 +1,13 @@
+import { createAiClient, type AiClient } from '@herald/ai';
 import { createDatabase } from '@herald/db';
 import type { Logger } from '@herald/logger';
 import type { ServiceRuntime } from '@herald/ops';
+import { createSender, type SendLimits } from '@herald/telegram';
 import type { Telegraf } from 'telegraf';
+import { AiSlots } from './ai-slots.js';
 import { apologize, createBot, type ModelChoice } from './bot/index.js';
 import { startPolling, type Poller } from './polling.js';
+import { DEFAULT_PROMPTS_DIR, loadPrompts } from './prompts.js';
 import { createRateLimiter, type RateLimits } from './rate-limit.js';
 import { createSessionStore, type SessionStore } from './sessions.js';
 import { adminStatsReporter, statusReporter, type AiEndpoint } from './status.js';
@@ -18,8 +22,18 @@ export interface UserHandlerOptions {
   telegram: { token: string; apiRoot: string };
   adminUserIds: readonly number[];
   allowedUserIds?: readonly number[] | undefined;
-  /** The LLM endpoint, when one is configured (probed by /status). */
-  ai?: AiEndpoint | undefined;
+  /** The LLM endpoint, when one is configured. */
+  ai?:
+    | (AiEndpoint & {
+        timeouts: { firstTokenMs: number; gapMs: number; totalMs: number };
+        untaggedReasoning: boolean;
+        maxConcurrency: number;
+        historyTokens: number;
+        maxTokens: number;
+        promptsDir?: string | undefined;
+      })
+    | undefined;
+  sendLimits?: Partial<SendLimits>;
   /** `AI_MODELS` and `AI_DEFAULT_MODEL`. */
   models: ModelChoice;
   limits: RateLimits;
@@ -31,6 +45,7 @@ export interface UserHandler {
   bot: Telegraf;
   queue: UpdateQueue;
   sessions: SessionStore;
+  ai: AiClient | undefined;
   /** Starts the workers, and with `polling` a getUpdates loop feeding the queue. */
   start(options: { polling: boolean }): void;
   /** Stops polling, then the workers (finishing the updates in hand). */
@@ -56,16 +71,49 @@ export function createUserHandler(options: UserHandlerOptions): UserHandler {
         })
       : createMemoryQueue({ logger, registry, concurrency: options.workers.concurrency });
   const sessions = createSessionStore({ db, store });
-  const bot = createBot(options.telegram, {
-    logger,
-    adminUserIds: options.adminUserIds,
-    allowedUserIds: options.allowedUserIds,
-    sessions,
-    limiter: createRateLimiter({ store, limits: options.limits, registry }),
-    models: options.models,
-    status: statusReporter({ runtime, queue, ai: options.ai, startedAt: Date.now() }),
-    adminStats: adminStatsReporter({ db, queue }),
-  });
+  const sender = createSender({ store, logger, registry, limits: options.sendLimits });
+  const aiOptions = options.ai;
+  const ai = aiOptions
+    ? createAiClient({
+        baseUrl: aiOptions.baseUrl,
+        apiKey: aiOptions.apiKey,
+        logger,
+        registry,
+        timeouts: aiOptions.timeouts,
+        untaggedReasoning: aiOptions.untaggedReasoning,
+        connections: aiOptions.maxConcurrency * 2,
+      })
+    : undefined;
+  const bot = createBot(
+    { ...options.telegram, sender },
+    {
+      ai:
+        ai && aiOptions
+          ? {
+              client: ai,
+              prompts: loadPrompts(aiOptions.promptsDir ?? DEFAULT_PROMPTS_DIR),
+              slots: new AiSlots(aiOptions.maxConcurrency),
+              historyTokens: aiOptions.historyTokens,
+              maxTokens: aiOptions.maxTokens,
+              stream: {
+                drafts: { supported: true },
+                editIntervalMs: 1_500,
+                minGrowthChars: 24,
+                placeholderDelayMs: 400,
+              },
+              newerInChat: async (chatId) => (await queue.waitingBehind(chatId)) > 0,
+            }
+          : undefined,
+      logger,
+      adminUserIds: options.adminUserIds,
+      allowedUserIds: options.allowedUserIds,
+      sessions,
+      limiter: createRateLimiter({ store, limits: options.limits, registry }),
+      models: options.models,
+      status: statusReporter({ runtime, queue, ai: options.ai, startedAt: Date.now() }),
+      adminStats: adminStatsReporter({ db, queue }),
+    },
+  );
 
   let consumer: Consumer | undefined;
   let poller: Poller | undefined;
@@ -73,6 +121,7 @@ export function createUserHandler(options: UserHandlerOptions): UserHandler {
     bot,
     queue,
     sessions,
+    ai,
     start({ polling }) {
       consumer = queue.consume({
         handler: botUpdateHandler(
@@ -86,6 +135,71 @@ export function createUserHandler(options: UserHandlerOptions): UserHandler {
     async stop() {
       await poller?.stop();
       await consumer?.stop();
+      await ai?.close();
     },
+  };
+}
+
+/** The parsed environment a user-handler is built from (the user-handler's, or local mode's). */
+export interface HandlerSettingsEnv {
+  ADMIN_USER_IDS: number[];
+  ALLOWED_USER_IDS?: number[] | undefined;
+  AI_BASE_URL?: string | undefined;
+  AI_API_KEY?: string | undefined;
+  AI_MODELS: string[];
+  AI_DEFAULT_MODEL?: string | undefined;
+  AI_FIRST_TOKEN_TIMEOUT: number;
+  AI_TOKEN_GAP_TIMEOUT: number;
+  AI_TOTAL_TIMEOUT: number;
+  AI_UNTAGGED_REASONING: boolean;
+  AI_MAX_CONCURRENCY: number;
+  AI_HISTORY_TOKENS: number;
+  AI_MAX_TOKENS: number;
+  PROMPTS_DIR?: string | undefined;
+  RATE_LIMIT_USER_PER_MINUTE: number;
+  RATE_LIMIT_GLOBAL_PER_MINUTE: number;
+  WORKER_CONCURRENCY: number;
+  QUEUE_CLAIM_IDLE: number;
+  TELEGRAM_CHAT_INTERVAL: number;
+  TELEGRAM_GROUP_INTERVAL: number;
+  TELEGRAM_BOT_INTERVAL: number;
+  TELEGRAM_DRAFT_INTERVAL: number;
+}
+
+/** The options of `createUserHandler` that come from the environment. */
+export function optionsFromEnv(
+  env: HandlerSettingsEnv,
+): Omit<UserHandlerOptions, 'logger' | 'runtime' | 'telegram' | 'adminUserIds'> {
+  return {
+    allowedUserIds: env.ALLOWED_USER_IDS,
+    ai: env.AI_BASE_URL
+      ? {
+          baseUrl: env.AI_BASE_URL,
+          apiKey: env.AI_API_KEY,
+          models: env.AI_MODELS,
+          timeouts: {
+            firstTokenMs: env.AI_FIRST_TOKEN_TIMEOUT,
+            gapMs: env.AI_TOKEN_GAP_TIMEOUT,
+            totalMs: env.AI_TOTAL_TIMEOUT,
+          },
+          untaggedReasoning: env.AI_UNTAGGED_REASONING,
+          maxConcurrency: env.AI_MAX_CONCURRENCY,
+          historyTokens: env.AI_HISTORY_TOKENS,
+          maxTokens: env.AI_MAX_TOKENS,
+          promptsDir: env.PROMPTS_DIR,
+        }
+      : undefined,
+    models: { available: env.AI_MODELS, default: env.AI_DEFAULT_MODEL },
+    limits: {
+      perUserPerMinute: env.RATE_LIMIT_USER_PER_MINUTE,
+      globalPerMinute: env.RATE_LIMIT_GLOBAL_PER_MINUTE,
+    },
+    sendLimits: {
+      perChatIntervalMs: env.TELEGRAM_CHAT_INTERVAL,
+      perGroupIntervalMs: env.TELEGRAM_GROUP_INTERVAL,
+      botIntervalMs: env.TELEGRAM_BOT_INTERVAL,
+      draftIntervalMs: env.TELEGRAM_DRAFT_INTERVAL,
+    },
+    workers: { concurrency: env.WORKER_CONCURRENCY, claimIdleMs: env.QUEUE_CLAIM_IDLE },
   };
 }

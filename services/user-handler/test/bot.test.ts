@@ -22,7 +22,7 @@ describe('bot commands', () => {
   beforeAll(async () => {
     harness = await startHarness('redis', {
       // Nothing listens on port 1: /status must report the AI as unreachable.
-      ai: { baseUrl: 'http://127.0.0.1:1/v1', models: ['deepseek-r1-14b'] },
+      aiBaseUrl: 'http://127.0.0.1:1/v1',
     });
   });
   afterAll(() => harness.close());

@@ -10,6 +10,7 @@ import {
   uniquePrefix,
   waitFor,
   type BotApiDouble,
+  type BotApiDoubleOptions,
   type TestDatabase,
 } from '@herald/testing';
 import type { Update } from 'telegraf/types';
@@ -101,13 +102,18 @@ export async function startHarness(
   overrides: Partial<Omit<UserHandlerOptions, 'logger' | 'runtime' | 'telegram'>> & {
     /** A Redis of the test's own (one it can stop), instead of the run's shared one. */
     redisUrl?: string;
+    /** Options of the Bot API double. */
+    telegram?: BotApiDoubleOptions;
+    /** An OpenAI-compatible endpoint (an LLM double) for the chat. */
+    aiBaseUrl?: string;
+    aiConcurrency?: number;
   } = {},
 ): Promise<Harness> {
-  const { redisUrl, ...options } = overrides;
+  const { redisUrl, telegram: telegramOptions, aiBaseUrl, aiConcurrency, ...options } = overrides;
   const logger = createLogger({ service: 'test', level: process.env.HARNESS_LOG ?? 'silent' });
   const database = await createTestDatabase();
   await migrateDatabase(database.url, logger);
-  const telegram = await startBotApiDouble();
+  const telegram = await startBotApiDouble(telegramOptions);
   const prefix = uniquePrefix('uh');
   const runtime = openRuntime({
     service: 'user-handler',
@@ -125,6 +131,26 @@ export async function startHarness(
     models: { available: ['deepseek-r1-14b', 'qwen2.5-7b'], default: 'deepseek-r1-14b' },
     limits: { perUserPerMinute: 1_000, globalPerMinute: 100_000 },
     workers: { concurrency: 16, claimIdleMs: 30_000 },
+    // Fast enough for tests, still the shape of Telegram's limits.
+    sendLimits: {
+      perChatIntervalMs: 50,
+      perGroupIntervalMs: 100,
+      botIntervalMs: 2,
+      draftIntervalMs: 20,
+    },
+    ...(aiBaseUrl
+      ? {
+          ai: {
+            baseUrl: aiBaseUrl,
+            models: ['deepseek-r1-14b', 'qwen2.5-7b'],
+            timeouts: { firstTokenMs: 5_000, gapMs: 5_000, totalMs: 60_000 },
+            untaggedReasoning: false,
+            maxConcurrency: aiConcurrency ?? 8,
+            historyTokens: 4_000,
+            maxTokens: 4_096,
+          },
+        }
+      : {}),
     ...options,
   });
   handler.start({ polling: false });

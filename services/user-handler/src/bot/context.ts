@@ -1,4 +1,7 @@
+import type { AiClient } from '@herald/ai';
 import type { Logger } from '@herald/logger';
+import type { AiSlots } from '../ai-slots.js';
+import type { Prompts } from '../prompts.js';
 import type { RateLimiter } from '../rate-limit.js';
 import type { SessionStore } from '../sessions.js';
 
@@ -32,6 +35,25 @@ export interface ModelChoice {
   default?: string | undefined;
 }
 
+/** The LLM side of the bot, present when an AI endpoint is configured. */
+export interface ChatAi {
+  client: AiClient;
+  prompts: Prompts;
+  slots: AiSlots;
+  /** Tokens of conversation history sent with a question. */
+  historyTokens: number;
+  /** Most tokens one answer may take (reasoning included). */
+  maxTokens: number;
+  stream: {
+    drafts: { supported: boolean };
+    editIntervalMs: number;
+    minGrowthChars: number;
+    placeholderDelayMs: number;
+  };
+  /** Whether the chat has an update queued behind the one being answered. */
+  newerInChat(chatId: number): Promise<boolean>;
+}
+
 /** Everything the bot's features need from the outside world. */
 export interface BotDeps {
   logger: Logger;
@@ -43,6 +65,7 @@ export interface BotDeps {
   sessions: SessionStore;
   limiter: RateLimiter;
   models: ModelChoice;
+  ai?: ChatAi | undefined;
 }
 
 export const isAdmin = (deps: Pick<BotDeps, 'adminUserIds'>, userId: number | undefined): boolean =>

@@ -1,7 +1,9 @@
 import { Telegraf } from 'telegraf';
 import { journalMiddleware } from '../updates/journal.js';
 import type { BotDeps } from './context.js';
+import type { Sender } from '@herald/telegram';
 import { adminFeature } from './features/admin.js';
+import { chatFeature } from './features/chat.js';
 import { conversationFeature } from './features/conversation.js';
 import { forgetFeature } from './features/forget.js';
 import { helpFeature } from './features/help.js';
@@ -12,7 +14,8 @@ import { statusFeature } from './features/status.js';
 import { unhandledFeature } from './features/unhandled.js';
 import { addressedOnly, allowlist, rateLimit, recordSeen } from './guards.js';
 
-export type { AdminStats, BotDeps, ModelChoice, StatusReport } from './context.js';
+export type { AdminStats, BotDeps, ChatAi, ModelChoice, StatusReport } from './context.js';
+export { unavailableText } from './features/chat.js';
 export { formatAdminStats } from './features/admin.js';
 export { currentModel } from './features/models.js';
 export { formatStatus } from './features/status.js';
@@ -20,6 +23,19 @@ export { formatStatus } from './features/status.js';
 export interface BotOptions {
   token: string;
   apiRoot: string;
+  /** Every Bot API call goes through it (rate limits, 429, plain-text fallback). */
+  sender?: Sender | undefined;
+}
+
+type CallApi = Telegraf['telegram']['callApi'];
+
+/** Routes a Telegram instance's calls through the shared sender. */
+function throughSender(telegram: Telegraf['telegram'], sender: Sender): void {
+  const callApi = telegram.callApi.bind(telegram);
+  telegram.callApi = ((method: string, payload: object, options?: object) =>
+    sender.call(method, payload as Record<string, unknown>, (m, p) =>
+      callApi(m as never, p as never, options),
+    )) as CallApi;
 }
 
 /** Commands shown in Telegram's menu (setMyCommands). */
@@ -46,6 +62,15 @@ export function createBot(options: BotOptions, deps: BotDeps): Telegraf {
     handlerTimeout: Number.POSITIVE_INFINITY,
   });
 
+  const sender = options.sender;
+  if (sender) {
+    throughSender(bot.telegram, sender);
+    // Each update gets its own Telegram instance: route it too, before the journal wraps it.
+    bot.use((ctx, next) => {
+      throughSender(ctx.telegram, sender);
+      return next();
+    });
+  }
   bot.use(journalMiddleware(), recordSeen(deps), addressedOnly(), allowlist(deps), rateLimit(deps));
   bot.use(
     startFeature(),
@@ -56,6 +81,7 @@ export function createBot(options: BotOptions, deps: BotDeps): Telegraf {
     conversationFeature(deps),
     forgetFeature(deps),
     adminFeature(deps),
+    chatFeature(deps),
     unhandledFeature(),
   );
   bot.catch((error) => {

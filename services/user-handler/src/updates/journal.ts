@@ -1,4 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { createHash } from 'node:crypto';
 import type { Redis } from '@herald/redis';
 import type { Context, Middleware, Telegraf } from 'telegraf';
 import type { QueuedUpdate, UpdateHandler } from './queue.js';
@@ -9,8 +10,8 @@ import type { QueuedUpdate, UpdateHandler } from './queue.js';
  * answered from here instead of being sent again, so the user sees each reply once.
  */
 export interface CallJournal {
-  load(updateId: number): Promise<Map<number, unknown>>;
-  record(updateId: number, sequence: number, result: unknown): Promise<void>;
+  load(updateId: number): Promise<Map<string, unknown>>;
+  record(updateId: number, call: string, result: unknown): Promise<void>;
 }
 
 export const journalKey = (updateId: number): string => `update-calls:${updateId}`;
@@ -21,13 +22,13 @@ export function createRedisJournal(redis: Redis): CallJournal {
   return {
     async load(updateId) {
       const stored = await redis.hgetall(journalKey(updateId));
-      return new Map(Object.entries(stored).map(([seq, json]) => [Number(seq), JSON.parse(json)]));
+      return new Map(Object.entries(stored).map(([call, json]) => [call, JSON.parse(json)]));
     },
-    async record(updateId, sequence, result) {
+    async record(updateId, call, result) {
       const [[error] = [null]] =
         (await redis
           .multi()
-          .hset(journalKey(updateId), String(sequence), JSON.stringify(result ?? null))
+          .hset(journalKey(updateId), call, JSON.stringify(result ?? null))
           .expire(journalKey(updateId), JOURNAL_TTL_SECONDS)
           .exec()) ?? [];
       if (error) throw error;
@@ -38,14 +39,34 @@ export function createRedisJournal(redis: Redis): CallJournal {
 interface JournalScope {
   updateId: number;
   journal: CallJournal;
-  replay: Map<number, unknown>;
-  next: number;
+  replay: Map<string, unknown>;
+  /** How often each (method, payload) was called so far in this attempt. */
+  occurrences: Map<string, number>;
 }
 
 const scope = new AsyncLocalStorage<JournalScope>();
 
-/** Calls that change nothing, or that are harmless to repeat, go straight through. */
-const unjournaled = (method: string) => method.startsWith('get') || method === 'sendChatAction';
+/**
+ * Calls that change nothing, or that are harmless to repeat (a typing action, a draft
+ * that Telegram replaces anyway), go straight through.
+ */
+const unjournaled = (method: string) =>
+  method.startsWith('get') || method === 'sendChatAction' || method === 'sendMessageDraft';
+
+/**
+ * A call is known by its method and payload (and how many identical calls came before):
+ * a deterministic handler run again makes the same calls and gets the recorded results,
+ * while a call with new content (an LLM's different second answer) is made for real.
+ */
+function callKey(scope: JournalScope, method: string, payload: object): string {
+  const digest = createHash('sha1')
+    .update(method)
+    .update(JSON.stringify(payload))
+    .digest('base64url');
+  const count = scope.occurrences.get(digest) ?? 0;
+  scope.occurrences.set(digest, count + 1);
+  return `${digest}:${count}`;
+}
 
 /**
  * First middleware of the bot: routes the context's Bot API calls through the journal of
@@ -59,10 +80,10 @@ export function journalMiddleware(): Middleware<Context> {
       const callApi = telegram.callApi.bind(telegram);
       telegram.callApi = (async (method: string, payload: object, options?: object) => {
         if (unjournaled(method)) return callApi(method as never, payload as never, options);
-        const sequence = current.next++;
-        if (current.replay.has(sequence)) return current.replay.get(sequence);
+        const key = callKey(current, method, payload);
+        if (current.replay.has(key)) return current.replay.get(key);
         const result: unknown = await callApi(method as never, payload as never, options);
-        await current.journal.record(current.updateId, sequence, result);
+        await current.journal.record(current.updateId, key, result);
         return result;
       }) as typeof telegram.callApi;
     }
@@ -83,6 +104,8 @@ export function botUpdateHandler(bot: Telegraf, journal?: CallJournal): UpdateHa
     }
     const updateId = entry.update.update_id;
     const replay = await journal.load(updateId);
-    await scope.run({ updateId, journal, replay, next: 0 }, () => bot.handleUpdate(entry.update));
+    await scope.run({ updateId, journal, replay, occurrences: new Map() }, () =>
+      bot.handleUpdate(entry.update),
+    );
   };
 }

@@ -96,6 +96,10 @@ export function createMemoryQueue(options: MemoryQueueOptions): UpdateQueue & {
         },
       };
     },
+    waitingBehind(chatId: number): Promise<number> {
+      const inHand = dispatcher?.queuedFor(chatId) ?? 0;
+      return Promise.resolve(Math.max(0, inHand - 1));
+    },
     stats(): Promise<QueueStats> {
       const oldest = Math.min(...enqueuedAt.values());
       return Promise.resolve({

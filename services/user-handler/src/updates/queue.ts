@@ -48,6 +48,11 @@ export interface UpdateQueue {
   enqueue(update: Update, json?: string): Promise<'queued' | 'duplicate'>;
   consume(options: ConsumeOptions): Consumer;
   stats(): Promise<QueueStats>;
+  /**
+   * Updates of this chat queued behind the one being handled: a long answer stops when
+   * the user has sent something newer (a new question, /reset).
+   */
+  waitingBehind(chatId: number): Promise<number>;
 }
 
 /** Telegram redelivers an unacknowledged update for up to 24 hours. */
@@ -207,6 +212,11 @@ export class ChatDispatcher {
   /** Ids of the entries in hand, so the queue can keep them claimed. */
   heldIds(): string[] {
     return [...this.chats.values()].flatMap((list) => list.map((entry) => entry.id));
+  }
+
+  /** Entries of one chat in hand, the running one included. */
+  queuedFor(chatId: number): number {
+    return this.chats.get(chatId)?.length ?? 0;
   }
 
   holds(id: string): boolean {

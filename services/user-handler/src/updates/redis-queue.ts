@@ -158,6 +158,9 @@ export function createRedisQueue(options: RedisQueueOptions): UpdateQueue {
       return id === null ? 'duplicate' : 'queued';
     },
     consume: (consume) => startConsumer(consume),
+    async waitingBehind(chatId) {
+      return Math.max(0, (await redis.llen(chatKey(chatId))) - 1);
+    },
     async stats(): Promise<QueueStats> {
       const results = await redis
         .multi()

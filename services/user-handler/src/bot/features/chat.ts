@@ -1,0 +1,143 @@
+import { AiError } from '@herald/ai';
+import { formatAnswer } from '@herald/telegram';
+import { Composer, type Context } from 'telegraf';
+import { buildMessages } from '../../prompts.js';
+import { AnswerStream } from '../answer-stream.js';
+import type { BotDeps, ChatAi } from '../context.js';
+import { currentModel } from './models.js';
+
+/** What the user reads when the LLM cannot answer, by the reason it could not. */
+export function unavailableText(error: AiError): string {
+  const wait = error.retryAfterSeconds
+    ? ` Please try again in ${error.retryAfterSeconds} s.`
+    : ' Please try again in a minute.';
+  switch (error.kind) {
+    case 'busy':
+      return `The AI is busy with other questions right now.${wait}`;
+    case 'timeout':
+      return `The AI is taking too long to answer right now.${wait}`;
+    case 'refused':
+      return 'The AI could not take this question (it may be too long for the model). Try a shorter one, or /reset to start over.';
+    default:
+      return `The AI is offline right now.${wait} Commands such as /help and /status still work.`;
+  }
+}
+
+/**
+ * Answers a question with the LLM, streamed into Telegram as it is written, then saved to
+ * the conversation. A newer message from the same chat (a new question, /reset) stops it.
+ */
+export async function answerWithAi(
+  ctx: Context,
+  deps: BotDeps & { ai: ChatAi },
+  input: { question: string; system: string; context?: string; save: boolean },
+): Promise<void> {
+  const chat = ctx.chat!;
+  const from = ctx.from!;
+  const { ai } = deps;
+  const settings = await deps.sessions.settings(from.id);
+  const model = currentModel(deps.models, settings.model);
+  if (!model) {
+    await ctx.reply('No AI model is configured on this instance (AI_MODELS).');
+    return;
+  }
+  const history = input.save ? await deps.sessions.recentTurns(chat.id) : [];
+  const messages = buildMessages({
+    system: input.system,
+    settings,
+    history,
+    question: input.question,
+    historyTokens: ai.historyTokens,
+    ...(input.context ? { context: input.context } : {}),
+  });
+  const view = new AnswerStream(
+    {
+      chatId: chat.id,
+      private: chat.type === 'private',
+      replyTo: chat.type === 'private' ? undefined : ctx.message?.message_id,
+    },
+    { telegram: ctx.telegram, logger: deps.logger, ...ai.stream },
+  );
+  view.start();
+  const controller = new AbortController();
+  // A newer update of this chat waits behind this one: the user moved on.
+  const watch = setInterval(() => {
+    void ai.newerInChat(chat.id).then(
+      (newer) => newer && controller.abort(new AiError('cancelled', 'a newer message arrived')),
+      () => undefined,
+    );
+  }, 1_000);
+  let reasoning = '';
+  let answer = '';
+  let release: (() => void) | undefined;
+  const context = { update_id: ctx.update.update_id, chat_id: chat.id, model };
+  try {
+    release = await ai.slots.acquire((position) => view.queued(position), controller.signal);
+    for await (const event of ai.client.streamChat(
+      { model, messages, maxTokens: ai.maxTokens },
+      { signal: controller.signal },
+    )) {
+      if (event.type === 'reasoning') {
+        reasoning += event.text;
+        view.thinking();
+      } else if (event.type === 'answer') {
+        answer += event.text;
+        view.answer(answer);
+      } else {
+        deps.logger.info(
+          { ...context, usage: event.usage, finish: event.finishReason },
+          'answered with the LLM',
+        );
+      }
+    }
+    if (answer.trim() === '')
+      answer = '_(The model finished without an answer. Try asking differently.)_';
+    await view.finish(
+      formatAnswer(answer, { reasoning: settings.showReasoning ? reasoning : undefined }),
+    );
+    if (input.save) {
+      await deps.sessions.appendTurn(chat.id, from.id, { role: 'user', content: input.question });
+      await deps.sessions.appendTurn(chat.id, from.id, { role: 'assistant', content: answer });
+    }
+  } catch (error) {
+    if (!(error instanceof AiError)) throw error;
+    deps.logger.warn(
+      { ...context, err: error, kind: error.kind },
+      'the LLM could not answer; the user was told',
+    );
+    if (
+      answer.trim() !== '' &&
+      (error.kind === 'cancelled' || error.kind === 'interrupted' || error.kind === 'timeout')
+    ) {
+      const note =
+        error.kind === 'cancelled'
+          ? '_(stopped: you sent a new message)_'
+          : '_(the answer was cut off: the AI stopped responding)_';
+      await view.finish(formatAnswer(`${answer}\n\n${note}`));
+      return;
+    }
+    if (error.kind === 'cancelled') {
+      await view.finish(formatAnswer('_(stopped: you sent a new message)_'));
+      return;
+    }
+    await view.finish(formatAnswer(unavailableText(error)));
+  } finally {
+    clearInterval(watch);
+    release?.();
+    await view.close();
+  }
+}
+
+/** Plain messages (not commands) in private chats, and messages meant for the bot in groups. */
+export function chatFeature(deps: BotDeps): Composer<Context> {
+  const feature = new Composer<Context>();
+  feature.on('message', async (ctx, next) => {
+    const ai = deps.ai;
+    if (!ai || !('text' in ctx.message) || ctx.message.text.startsWith('/')) return next();
+    const me = ctx.botInfo.username;
+    const question = ctx.message.text.replace(new RegExp(`@${me}\\b`, 'gi'), '').trim();
+    if (question === '') return next();
+    await answerWithAi(ctx, { ...deps, ai }, { question, system: ai.prompts.chat, save: true });
+  });
+  return feature;
+}
