@@ -5,6 +5,7 @@ import type { ServiceRuntime } from '@herald/ops';
 import { createSender, type SendLimits } from '@herald/telegram';
 import type { Telegraf } from 'telegraf';
 import { AiSlots } from './ai-slots.js';
+import { createArchive } from './archive.js';
 import { apologize, createBot, type ModelChoice } from './bot/index.js';
 import { startPolling, type Poller } from './polling.js';
 import { DEFAULT_PROMPTS_DIR, loadPrompts } from './prompts.js';
@@ -112,6 +113,7 @@ export function createUserHandler(options: UserHandlerOptions): UserHandler {
       models: options.models,
       status: statusReporter({ runtime, queue, ai: options.ai, startedAt: Date.now() }),
       adminStats: adminStatsReporter({ db, queue }),
+      archive: createArchive(db),
     },
   );
 

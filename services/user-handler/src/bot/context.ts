@@ -1,6 +1,7 @@
 import type { AiClient } from '@herald/ai';
 import type { Logger } from '@herald/logger';
 import type { AiSlots } from '../ai-slots.js';
+import type { Archive } from '../archive.js';
 import type { Prompts } from '../prompts.js';
 import type { RateLimiter } from '../rate-limit.js';
 import type { SessionStore } from '../sessions.js';
@@ -66,6 +67,8 @@ export interface BotDeps {
   limiter: RateLimiter;
   models: ModelChoice;
   ai?: ChatAi | undefined;
+  /** The news archive, for the market commands. */
+  archive?: Archive | undefined;
 }
 
 export const isAdmin = (deps: Pick<BotDeps, 'adminUserIds'>, userId: number | undefined): boolean =>

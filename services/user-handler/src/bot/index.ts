@@ -7,6 +7,7 @@ import { chatFeature } from './features/chat.js';
 import { conversationFeature } from './features/conversation.js';
 import { forgetFeature } from './features/forget.js';
 import { helpFeature } from './features/help.js';
+import { marketFeature } from './features/market.js';
 import { modelsFeature } from './features/models.js';
 import { settingsFeature } from './features/settings.js';
 import { startFeature } from './features/start.js';
@@ -42,6 +43,11 @@ function throughSender(telegram: Telegraf['telegram'], sender: Sender): void {
 export const BOT_COMMANDS = [
   { command: 'start', description: 'Welcome and quick actions' },
   { command: 'help', description: 'What I can do' },
+  { command: 'gold', description: 'Gold and precious metals, from the latest news' },
+  { command: 'rwa', description: 'Tokenized real-world assets, from the latest news' },
+  { command: 'bd', description: 'Partnerships and deals, from the latest news' },
+  { command: 'summary', description: 'The last day of news, summarized' },
+  { command: 'meaning', description: 'What a market term means' },
   { command: 'status', description: 'Is everything up' },
   { command: 'models', description: 'AI models you can pick' },
   { command: 'settings', description: 'Language, answer length, reasoning' },
@@ -79,6 +85,7 @@ export function createBot(options: BotOptions, deps: BotDeps): Telegraf {
     modelsFeature(deps),
     settingsFeature(deps),
     conversationFeature(deps),
+    marketFeature(deps),
     forgetFeature(deps),
     adminFeature(deps),
     chatFeature(deps),

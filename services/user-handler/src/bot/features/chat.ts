@@ -30,7 +30,14 @@ export function unavailableText(error: AiError): string {
 export async function answerWithAi(
   ctx: Context,
   deps: BotDeps & { ai: ChatAi },
-  input: { question: string; system: string; context?: string; save: boolean },
+  input: {
+    question: string;
+    system: string;
+    context?: string;
+    save: boolean;
+    /** HTML answer that needs no LLM, sent when it cannot answer (curated fallback). */
+    fallback?: () => string;
+  },
 ): Promise<void> {
   const chat = ctx.chat!;
   const from = ctx.from!;
@@ -118,6 +125,10 @@ export async function answerWithAi(
     }
     if (error.kind === 'cancelled') {
       await view.finish(formatAnswer('_(stopped: you sent a new message)_'));
+      return;
+    }
+    if (input.fallback) {
+      await view.finish([input.fallback()]);
       return;
     }
     await view.finish(formatAnswer(unavailableText(error)));
