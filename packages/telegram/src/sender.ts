@@ -50,12 +50,13 @@ const SCHEDULE = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local function at(key) return tonumber(redis.call('GET', key) or '0') end
-local bot_interval, chat_interval = tonumber(ARGV[1]), tonumber(ARGV[2])
-local slot = math.max(now, at(KEYS[3]), at(KEYS[4]), at(KEYS[2]))
+local bot_interval, chat_interval, burst = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local chat_next = at(KEYS[2])
+local slot = math.max(now, at(KEYS[3]), at(KEYS[4]), chat_next - burst)
 if bot_interval > 0 then slot = math.max(slot, at(KEYS[1])) end
 local ttl = slot - now + 60000
 if bot_interval > 0 then redis.call('SET', KEYS[1], slot + bot_interval, 'PX', ttl) end
-redis.call('SET', KEYS[2], slot + chat_interval, 'PX', ttl)
+redis.call('SET', KEYS[2], math.max(chat_next, slot) + chat_interval, 'PX', ttl)
 return slot - now`;
 
 const PAUSE = `
@@ -66,8 +67,16 @@ if until_ms > current then redis.call('SET', KEYS[1], until_ms, 'PX', tonumber(A
 return until_ms`;
 
 interface Scheduler {
-  /** Milliseconds to wait before this call may go. */
-  reserve(chat: string, botIntervalMs: number, chatIntervalMs: number): Promise<number>;
+  /**
+   * Milliseconds to wait before this call may go. `burstMs` lets a call go that much
+   * ahead of its chat's spacing (drafts: the first words right after "thinking…").
+   */
+  reserve(
+    chat: string,
+    botIntervalMs: number,
+    chatIntervalMs: number,
+    burstMs: number,
+  ): Promise<number>;
   /** Holds back every call to this chat (or the bot: chat '*') for `ms`. */
   pause(chat: string, ms: number): Promise<void>;
 }
@@ -87,7 +96,8 @@ function redisScheduler(redis: Extract<StateStore, { kind: 'redis' }>['redis']):
     heraldSendPause(key: string, ms: number): Promise<number>;
   };
   return {
-    reserve: (chat, botMs, chatMs) => commands.heraldSendSchedule(...keys(chat), botMs, chatMs),
+    reserve: (chat, botMs, chatMs, burstMs) =>
+      commands.heraldSendSchedule(...keys(chat), botMs, chatMs, burstMs),
     pause: async (chat, ms) => {
       await commands.heraldSendPause(`send:pause:${chat}`, ms);
     },
@@ -98,13 +108,14 @@ function memoryScheduler(): Scheduler {
   const next = new Map<string, number>();
   const at = (key: string) => next.get(key) ?? 0;
   return {
-    reserve(chat, botMs, chatMs) {
+    reserve(chat, botMs, chatMs, burstMs) {
       const [bot, chatKey, pauseAll, pauseChat] = keys(chat) as [string, string, string, string];
       const now = Date.now();
-      let slot = Math.max(now, at(pauseAll), at(pauseChat), at(chatKey));
+      const chatNext = at(chatKey);
+      let slot = Math.max(now, at(pauseAll), at(pauseChat), chatNext - burstMs);
       if (botMs > 0) slot = Math.max(slot, at(bot));
       if (botMs > 0) next.set(bot, slot + botMs);
-      next.set(chatKey, slot + chatMs);
+      next.set(chatKey, Math.max(chatNext, slot) + chatMs);
       if (next.size > 10_000) for (const [key, value] of next) if (value < now) next.delete(key);
       return Promise.resolve(slot - now);
     },
@@ -198,6 +209,7 @@ export function createSender(deps: {
                 : group
                   ? limits.perGroupIntervalMs
                   : limits.perChatIntervalMs,
+              draft ? limits.draftIntervalMs : 0,
             )
             .catch((error: unknown) => {
               // Without Redis the limits cannot be shared; sending a little fast beats not sending.

@@ -6,6 +6,8 @@ export interface BotApiCall {
   method: string;
   token: string;
   payload: Record<string, unknown>;
+  /** performance.now() when the double accepted it. */
+  at: number;
 }
 
 export interface BotApiDouble {
@@ -202,7 +204,7 @@ export async function startBotApiDouble(
         return reply;
       }
     }
-    const call = { method, token: request.params.token, payload };
+    const call = { method, token: request.params.token, payload, at: performance.now() };
     const failure = failures.findIndex((f) => f.matches(call));
     if (failure !== -1) {
       const [{ error }] = failures.splice(failure, 1) as [(typeof failures)[number]];

@@ -35,10 +35,20 @@ export interface LlmDoubleOptions {
   script?: (request: LlmRequest) => LlmScript;
 }
 
+/** When one streamed answer's tokens were written (performance.now() of this process). */
+export interface StreamTiming {
+  firstTokenAt: number;
+  lastTokenAt: number;
+  tokens: number;
+  /** The last user message, to match the answer to its question. */
+  question: string;
+}
+
 export interface LlmDouble {
   /** Base URL to use as AI_BASE_URL (ends in /v1). */
   readonly baseUrl: string;
   readonly requests: LlmRequest[];
+  readonly streams: StreamTiming[];
   /** Requests whose stream is still open. */
   readonly active: number;
   /** Replaces the script. */
@@ -63,6 +73,7 @@ function tokens(text: string, size: number): string[] {
 export async function startLlmDouble(options: LlmDoubleOptions = {}): Promise<LlmDouble> {
   const app: FastifyInstance = Fastify({ logger: false, bodyLimit: 20 * 1024 * 1024 });
   const requests: LlmRequest[] = [];
+  const streams: StreamTiming[] = [];
   const models = options.models ?? ['deepseek-r1-14b'];
   const charsPerToken = options.charsPerToken ?? 4;
   let active = 0;
@@ -158,6 +169,14 @@ export async function startLlmDouble(options: LlmDoubleOptions = {}): Promise<Ll
       raw.write(chunk({ role: 'assistant', content: '' }));
       await pause(ttft);
       const started = performance.now();
+      const last = [...body.messages].reverse().find((m) => m.role === 'user');
+      const timing: StreamTiming = {
+        firstTokenAt: 0,
+        lastTokenAt: 0,
+        tokens: 0,
+        question: typeof last?.content === 'string' ? last.content : '',
+      };
+      streams.push(timing);
       for (let n = 0; n < deltas.length && !closed; n += 1) {
         if (plan.disconnectAfterTokens !== undefined && n >= plan.disconnectAfterTokens) {
           raw.destroy();
@@ -168,6 +187,9 @@ export async function startLlmDouble(options: LlmDoubleOptions = {}): Promise<Ll
         const wait = due - performance.now();
         if (wait > 1) await pause(wait);
         raw.write(chunk(deltas[n]!));
+        timing.lastTokenAt = performance.now();
+        if (n === 0) timing.firstTokenAt = timing.lastTokenAt;
+        timing.tokens = n + 1;
       }
       if (closed) return;
       raw.write(chunk({}, 'stop'));
@@ -187,6 +209,7 @@ export async function startLlmDouble(options: LlmDoubleOptions = {}): Promise<Ll
   return {
     baseUrl: `http://127.0.0.1:${address.port}/v1`,
     requests,
+    streams,
     get active() {
       return active;
     },

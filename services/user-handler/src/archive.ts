@@ -39,7 +39,7 @@ export function createArchive(db: Database): Archive {
       ];
       if (query.category && words) {
         conditions.push(
-          or(eq(articles.category, query.category), sql`${articles.search} @@ ${words}`)!,
+          or(eq(articles.category, query.category), sql`${articles.search} @@ ${words}`),
         );
       } else if (query.category) {
         conditions.push(eq(articles.category, query.category));

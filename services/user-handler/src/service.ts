@@ -2,7 +2,7 @@ import { createAiClient, type AiClient } from '@herald/ai';
 import { createDatabase } from '@herald/db';
 import type { Logger } from '@herald/logger';
 import type { ServiceRuntime } from '@herald/ops';
-import { createSender, type SendLimits } from '@herald/telegram';
+import { createSender, DEFAULT_SEND_LIMITS, type SendLimits } from '@herald/telegram';
 import type { Telegraf } from 'telegraf';
 import { AiSlots } from './ai-slots.js';
 import { createArchive } from './archive.js';
@@ -99,6 +99,8 @@ export function createUserHandler(options: UserHandlerOptions): UserHandler {
               stream: {
                 drafts: { supported: true },
                 editIntervalMs: 1_500,
+                draftIntervalMs:
+                  options.sendLimits?.draftIntervalMs ?? DEFAULT_SEND_LIMITS.draftIntervalMs,
                 minGrowthChars: 24,
                 placeholderDelayMs: 400,
               },

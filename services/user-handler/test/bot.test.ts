@@ -73,6 +73,8 @@ describe('bot commands', () => {
   it('offers only the models in AI_MODELS and remembers the pick', async () => {
     await harness.send(message('/models'));
     expect(harness.replies()[0]).toContain('● <code>deepseek-r1-14b</code>');
+    // The LLM server is unreachable in this suite: it serves nothing we can see, so no mark.
+    expect(harness.replies()[0]).not.toContain('not served');
     expect(markupOf(harness)).toContain('"callback_data":"model:qwen2.5-7b"');
 
     await harness.send(message('/switch gpt-4o'), message('/switch qwen2.5-7b'));
@@ -207,7 +209,8 @@ describe('limits and access', () => {
       adminUserIds: [],
     });
     try {
-      await harness.send(message('/help', ALICE), message('/help', BOB), message('/help', BOB));
+      await harness.send(message('/help', ALICE));
+      await harness.send(message('/help', BOB), message('/help', BOB));
       expect(harness.replies(BOB.id).at(-1)).toMatch(
         /very busy right now\. Please try again in \d+ s/,
       );

@@ -17,6 +17,11 @@ export interface AnswerStreamOptions {
   drafts: { supported: boolean };
   /** Least time between two intermediate edits of a group message. */
   editIntervalMs: number;
+  /**
+   * Least time between two drafts (the sender's draft spacing): pacing them here too keeps
+   * no draft waiting in the sender, so the final message never waits behind one.
+   */
+  draftIntervalMs: number;
   /** An intermediate update waits for at least this much new text. */
   minGrowthChars: number;
   /** How long to wait for the first token before showing "thinking…". */
@@ -125,8 +130,7 @@ export class AnswerStream {
   }
 
   private interval(): number {
-    // Drafts are spaced by the sender; group edits are slower by Telegram's rules.
-    return this.useDrafts ? 0 : this.options.editIntervalMs;
+    return this.useDrafts ? this.options.draftIntervalMs : this.options.editIntervalMs;
   }
 
   /** Shows `text` now, or as soon as the previous update is done and the pace allows. */

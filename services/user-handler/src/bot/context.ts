@@ -48,6 +48,7 @@ export interface ChatAi {
   stream: {
     drafts: { supported: boolean };
     editIntervalMs: number;
+    draftIntervalMs: number;
     minGrowthChars: number;
     placeholderDelayMs: number;
   };

@@ -12,10 +12,11 @@ export function currentModel(choice: ModelChoice, picked: string | undefined): s
 const callbackFor = (model: string) => `model:${model}`;
 const fits = (model: string) => Buffer.byteLength(callbackFor(model)) <= 64;
 
-function modelsView(choice: ModelChoice, current: string | undefined) {
+function modelsView(choice: ModelChoice, current: string | undefined, served?: readonly string[]) {
   const lines = ['<b>AI models</b>'];
   for (const model of choice.available) {
-    lines.push(`${model === current ? '●' : '○'} <code>${escapeHtml(model)}</code>`);
+    const missing = served && !served.includes(model) ? ' (not served right now)' : '';
+    lines.push(`${model === current ? '●' : '○'} <code>${escapeHtml(model)}</code>${missing}`);
   }
   lines.push('', 'Pick one below, or send /switch &lt;model&gt;.');
   const buttons = choice.available
@@ -33,10 +34,14 @@ export function modelsFeature(deps: BotDeps): Composer<Context> {
   const feature = new Composer<Context>();
   const choice = deps.models;
 
+  /** What the LLM server serves now (GET /models), when it answers quickly. */
+  const served = async (): Promise<string[] | undefined> =>
+    deps.ai?.client.listModels({ signal: AbortSignal.timeout(2_000) }).catch(() => undefined);
+
   const show = async (ctx: Context & { from: { id: number } }) => {
     if (choice.available.length === 0) return ctx.reply(NO_MODELS);
     const settings = await deps.sessions.settings(ctx.from.id);
-    const view = modelsView(choice, currentModel(choice, settings.model));
+    const view = modelsView(choice, currentModel(choice, settings.model), await served());
     return ctx.reply(view.text, { parse_mode: 'HTML', ...view.keyboard });
   };
 
