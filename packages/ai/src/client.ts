@@ -1,6 +1,6 @@
 import type { Logger } from '@herald/logger';
 import { Counter, Gauge, Histogram, type Registry } from '@herald/ops';
-import { Agent, request } from 'undici';
+import { Agent, FormData, request } from 'undici';
 import { z } from 'zod';
 import { CircuitBreaker } from './breaker.js';
 import { ThinkSplitter } from './reasoning.js';
@@ -104,6 +104,11 @@ export interface AiClient {
   ): Promise<{ value: T; usage: Usage | undefined }>;
   /** The model ids the server serves. */
   listModels(options?: { signal?: AbortSignal }): Promise<string[]>;
+  /** Speech to text through `/audio/transcriptions` (vLLM serves Whisper models). */
+  transcribe(
+    audio: Uint8Array,
+    options: { filename: string; model: string; signal?: AbortSignal },
+  ): Promise<string>;
   readonly circuit: CircuitBreaker;
   close(): Promise<void>;
 }
@@ -476,10 +481,48 @@ export function createAiClient(options: AiClientOptions): AiClient {
     }
   }
 
+  async function transcribe(
+    audio: Uint8Array,
+    callOptions: { filename: string; model: string; signal?: AbortSignal },
+  ): Promise<string> {
+    if (!circuit.tryAcquire()) {
+      throw new AiError(
+        'unavailable',
+        'the LLM server failed repeatedly (circuit open)',
+        circuit.retryAfterSeconds(),
+      );
+    }
+    const form = new FormData();
+    form.append('model', callOptions.model);
+    form.append('file', new Blob([audio]), callOptions.filename);
+    try {
+      const response = await request(`${base}/audio/transcriptions`, {
+        dispatcher: agent,
+        method: 'POST',
+        headers: options.apiKey ? { authorization: `Bearer ${options.apiKey}` } : {},
+        body: form,
+        signal: callOptions.signal ?? AbortSignal.timeout(timeouts.totalMs),
+      });
+      if (response.statusCode !== 200) {
+        throw statusError(response.statusCode, await readText(response.body), undefined);
+      }
+      const body = (await response.body.json()) as { text?: unknown };
+      if (typeof body.text !== 'string')
+        throw new AiError('bad_response', 'the transcription has no text');
+      circuit.success();
+      return body.text;
+    } catch (error) {
+      const failure = classify(error, undefined, callOptions.signal);
+      if (countsAgainstCircuit(failure)) circuit.failure();
+      throw failure;
+    }
+  }
+
   return {
     streamChat,
     completeJson,
     listModels,
+    transcribe,
     circuit,
     close: () => agent.close(),
   };

@@ -26,6 +26,13 @@ export const aiEnv = {
   AI_TOTAL_TIMEOUT: envVar.durationMs().default(300_000),
   /** The server's chat template writes `<think>` itself (R1 distills without a reasoning parser). */
   AI_UNTAGGED_REASONING: envVar.boolean().default(false),
+  AI_VISION_MODEL: z.string().min(1).describe('a vision model id served by AI_BASE_URL').optional(),
+  AI_TRANSCRIBE_MODEL: z
+    .string()
+    .min(1)
+    .describe('a speech-to-text model id served by AI_BASE_URL (e.g. a Whisper model)')
+    .optional(),
+  AI_FILE_MAX_BYTES: envVar.count(1_024, 20 * 1024 * 1024).default(10 * 1024 * 1024),
 };
 
 /** Who may do what. */

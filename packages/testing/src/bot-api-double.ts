@@ -38,6 +38,8 @@ export interface BotApiDouble {
     matches: (call: BotApiCall) => boolean,
     error: { code: number; description: string; retryAfterSeconds?: number },
   ): void;
+  /** Makes a file downloadable through getFile, as if a user had sent it. */
+  addFile(fileId: string, content: Buffer, path: string): void;
   /** Drafts accepted, in order. */
   readonly drafts: DraftCall[];
   /** Every error answer given, in order (429s included). */
@@ -127,6 +129,7 @@ export async function startBotApiDouble(
     return (1 - bucket.tokens) / perSecond;
   };
   const drafts: DraftCall[] = [];
+  const files = new Map<string, { content: Buffer; path: string }>();
   let tooManyRequests = 0;
   const app: FastifyInstance = Fastify({ logger: false });
   const calls: BotApiCall[] = [];
@@ -268,6 +271,19 @@ export async function startBotApiDouble(
           },
         };
       }
+      case 'getFile': {
+        const file = files.get(String(payload.file_id));
+        if (!file) return reply.code(400).send(fail(400, 'Bad Request: invalid file_id'));
+        return {
+          ok: true,
+          result: {
+            file_id: payload.file_id,
+            file_unique_id: `u-${String(payload.file_id)}`,
+            file_size: file.content.length,
+            file_path: file.path,
+          },
+        };
+      }
       case 'sendMessageDraft': {
         if (options.drafts === false) {
           return reply.code(404).send(fail(404, 'Not Found: method not found'));
@@ -369,10 +385,21 @@ export async function startBotApiDouble(
     }
   });
 
+  app.get<{ Params: { token: string; '*': string } }>(
+    '/file/bot:token/*',
+    async (request, reply) => {
+      if (request.params.token !== token) return reply.code(401).send('Unauthorized');
+      const file = [...files.values()].find((f) => f.path === request.params['*']);
+      if (!file) return reply.code(404).send('Not Found');
+      return reply.type('application/octet-stream').send(file.content);
+    },
+  );
+
   await app.listen({ port: 0, host: '127.0.0.1' });
   const address = app.server.address();
   if (!address || typeof address === 'string') throw new Error('the Bot API double has no port');
   return {
+    addFile: (fileId, content, path) => void files.set(fileId, { content, path }),
     apiRoot: `http://127.0.0.1:${address.port}`,
     token,
     calls,

@@ -31,6 +31,8 @@ export interface LlmDoubleOptions {
   tokensPerSecond?: number;
   /** Characters per streamed token. */
   charsPerToken?: number;
+  /** What /audio/transcriptions returns for any audio. */
+  transcript?: string;
   /** Decides each answer; by default the last user message, echoed. */
   script?: (request: LlmRequest) => LlmScript;
 }
@@ -49,6 +51,8 @@ export interface LlmDouble {
   readonly baseUrl: string;
   readonly requests: LlmRequest[];
   readonly streams: StreamTiming[];
+  /** Audio transcriptions served. */
+  readonly transcriptions: number;
   /** Requests whose stream is still open. */
   readonly active: number;
   /** Replaces the script. */
@@ -77,6 +81,7 @@ export async function startLlmDouble(options: LlmDoubleOptions = {}): Promise<Ll
   const models = options.models ?? ['deepseek-r1-14b'];
   const charsPerToken = options.charsPerToken ?? 4;
   let active = 0;
+  let transcriptions = 0;
   let script =
     options.script ??
     ((request: LlmRequest): LlmScript => {
@@ -88,6 +93,21 @@ export async function startLlmDouble(options: LlmDoubleOptions = {}): Promise<Ll
     object: 'list',
     data: models.map((id) => ({ id, object: 'model', owned_by: 'herald-test' })),
   }));
+
+  // Whisper as vLLM serves it: multipart in, {"text": …} out.
+  app.addContentTypeParser(/^multipart\/form-data/, (_request, payload, done) => {
+    const chunks: Buffer[] = [];
+    payload.on('data', (chunk: Buffer) => chunks.push(chunk));
+    payload.on('end', () => done(null, Buffer.concat(chunks)));
+  });
+  app.post<{ Body: Buffer }>('/v1/audio/transcriptions', async (request, reply) => {
+    const body = request.body.toString('latin1');
+    if (!/name="file"/.test(body) || !/name="model"/.test(body)) {
+      return reply.code(400).send({ error: { message: 'file and model are required' } });
+    }
+    transcriptions += 1;
+    return { text: options.transcript ?? 'a transcript' };
+  });
 
   app.post<{ Body: LlmRequest }>('/v1/chat/completions', async (request, reply) => {
     const body = request.body;
@@ -212,6 +232,9 @@ export async function startLlmDouble(options: LlmDoubleOptions = {}): Promise<Ll
     streams,
     get active() {
       return active;
+    },
+    get transcriptions() {
+      return transcriptions;
     },
     setScript: (next) => {
       script = next;

@@ -32,6 +32,9 @@ export interface UserHandlerOptions {
         historyTokens: number;
         maxTokens: number;
         promptsDir?: string | undefined;
+        visionModel?: string | undefined;
+        transcribeModel?: string | undefined;
+        fileMaxBytes?: number | undefined;
       })
     | undefined;
   sendLimits?: Partial<SendLimits>;
@@ -116,6 +119,13 @@ export function createUserHandler(options: UserHandlerOptions): UserHandler {
       status: statusReporter({ runtime, queue, ai: options.ai, startedAt: Date.now() }),
       adminStats: adminStatsReporter({ db, queue }),
       archive: createArchive(db),
+      files: aiOptions
+        ? {
+            maxBytes: aiOptions.fileMaxBytes ?? 10 * 1024 * 1024,
+            visionModel: aiOptions.visionModel,
+            transcribeModel: aiOptions.transcribeModel,
+          }
+        : undefined,
     },
   );
 
@@ -156,6 +166,9 @@ export interface HandlerSettingsEnv {
   AI_TOKEN_GAP_TIMEOUT: number;
   AI_TOTAL_TIMEOUT: number;
   AI_UNTAGGED_REASONING: boolean;
+  AI_VISION_MODEL?: string | undefined;
+  AI_TRANSCRIBE_MODEL?: string | undefined;
+  AI_FILE_MAX_BYTES: number;
   AI_MAX_CONCURRENCY: number;
   AI_HISTORY_TOKENS: number;
   AI_MAX_TOKENS: number;
@@ -191,6 +204,9 @@ export function optionsFromEnv(
           historyTokens: env.AI_HISTORY_TOKENS,
           maxTokens: env.AI_MAX_TOKENS,
           promptsDir: env.PROMPTS_DIR,
+          visionModel: env.AI_VISION_MODEL,
+          transcribeModel: env.AI_TRANSCRIBE_MODEL,
+          fileMaxBytes: env.AI_FILE_MAX_BYTES,
         }
       : undefined,
     models: { available: env.AI_MODELS, default: env.AI_DEFAULT_MODEL },

@@ -107,9 +107,18 @@ export async function startHarness(
     /** An OpenAI-compatible endpoint (an LLM double) for the chat. */
     aiBaseUrl?: string;
     aiConcurrency?: number;
+    /** Vision and transcription models, file size limit. */
+    aiFiles?: { visionModel?: string; transcribeModel?: string; fileMaxBytes?: number };
   } = {},
 ): Promise<Harness> {
-  const { redisUrl, telegram: telegramOptions, aiBaseUrl, aiConcurrency, ...options } = overrides;
+  const {
+    redisUrl,
+    telegram: telegramOptions,
+    aiBaseUrl,
+    aiConcurrency,
+    aiFiles,
+    ...options
+  } = overrides;
   const logger = createLogger({ service: 'test', level: process.env.HARNESS_LOG ?? 'silent' });
   const database = await createTestDatabase();
   await migrateDatabase(database.url, logger);
@@ -148,6 +157,7 @@ export async function startHarness(
             maxConcurrency: aiConcurrency ?? 8,
             historyTokens: 4_000,
             maxTokens: 4_096,
+            ...aiFiles,
           },
         }
       : {}),

@@ -68,6 +68,10 @@ export interface BotDeps {
   limiter: RateLimiter;
   models: ModelChoice;
   ai?: ChatAi | undefined;
+  /** Files: size limit and the models for images and voice. */
+  files?:
+    | { maxBytes: number; visionModel?: string | undefined; transcribeModel?: string | undefined }
+    | undefined;
   /** The news archive, for the market commands. */
   archive?: Archive | undefined;
 }

@@ -5,6 +5,7 @@ import type { Sender } from '@herald/telegram';
 import { adminFeature } from './features/admin.js';
 import { chatFeature } from './features/chat.js';
 import { conversationFeature } from './features/conversation.js';
+import { filesFeature } from './features/files.js';
 import { forgetFeature } from './features/forget.js';
 import { helpFeature } from './features/help.js';
 import { marketFeature } from './features/market.js';
@@ -89,6 +90,7 @@ export function createBot(options: BotOptions, deps: BotDeps): Telegraf {
     forgetFeature(deps),
     adminFeature(deps),
     chatFeature(deps),
+    filesFeature(deps),
     unhandledFeature(),
   );
   bot.catch((error) => {

@@ -37,13 +37,17 @@ export async function answerWithAi(
     save: boolean;
     /** HTML answer that needs no LLM, sent when it cannot answer (curated fallback). */
     fallback?: () => string;
+    /** Another model than the user's (the vision model for images). */
+    model?: string;
+    /** An image for the question, as a data URL. */
+    image?: string;
   },
 ): Promise<void> {
   const chat = ctx.chat!;
   const from = ctx.from!;
   const { ai } = deps;
   const settings = await deps.sessions.settings(from.id);
-  const model = currentModel(deps.models, settings.model);
+  const model = input.model ?? currentModel(deps.models, settings.model);
   if (!model) {
     await ctx.reply('No AI model is configured on this instance (AI_MODELS).');
     return;
@@ -57,6 +61,15 @@ export async function answerWithAi(
     historyTokens: ai.historyTokens,
     ...(input.context ? { context: input.context } : {}),
   });
+  if (input.image) {
+    messages[messages.length - 1] = {
+      role: 'user',
+      content: [
+        { type: 'text', text: input.question },
+        { type: 'image_url', image_url: { url: input.image } },
+      ],
+    };
+  }
   const view = new AnswerStream(
     {
       chatId: chat.id,
