@@ -125,6 +125,15 @@ describe('chatting with the AI', () => {
     expect(harness.telegram.drafts.filter((d) => d.chatId === GROUP.id)).toEqual([]);
   });
 
+  it('keeps what was written when the LLM drops the connection mid-answer, and says so', async () => {
+    llm.setScript(() => ({ answer: 'The first part arrives. '.repeat(10), disconnectAfterTokens: 20 }));
+    await harness.send(message('tell me', BOB));
+    const seen = finalText(harness, BOB.id);
+    expect(seen).toContain('The first part arrives.');
+    expect(seen).toContain('(the answer was cut off: the AI stopped responding)');
+    expect(harness.telegram.refusals).toEqual([]);
+  });
+
   it('stops an answer when the user sends a newer message, and answers that one', async () => {
     llm.setScript((request) => {
       const last = String(request.messages.at(-1)?.content);
