@@ -126,7 +126,10 @@ describe('chatting with the AI', () => {
   });
 
   it('keeps what was written when the LLM drops the connection mid-answer, and says so', async () => {
-    llm.setScript(() => ({ answer: 'The first part arrives. '.repeat(10), disconnectAfterTokens: 20 }));
+    llm.setScript(() => ({
+      answer: 'The first part arrives. '.repeat(10),
+      disconnectAfterTokens: 20,
+    }));
     await harness.send(message('tell me', BOB));
     const seen = finalText(harness, BOB.id);
     expect(seen).toContain('The first part arrives.');
