@@ -1,4 +1,7 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from '@jest/globals';
+import { repositoryRoot } from '@herald/testing';
 import { parseSources, SourcesError } from '../src/sources.js';
 
 describe('sources file', () => {
@@ -62,5 +65,20 @@ sources:
     expect(() => parseSources('sources:\n  - id: [unclosed', 'x.yaml')).toThrow(
       /not valid YAML at line/,
     );
+  });
+});
+
+describe("Herald's default sources", () => {
+  it('parses, with at least 14 sources and at least two HTML pages', () => {
+    const text = readFileSync(
+      join(repositoryRoot(), 'services/news-publisher/sources.yaml'),
+      'utf8',
+    );
+    const sources = parseSources(text);
+    expect(sources.length).toBeGreaterThanOrEqual(14);
+    expect(sources.filter((s) => s.kind === 'html').length).toBeGreaterThanOrEqual(2);
+    const categories = new Set(sources.flatMap((s) => s.categories));
+    for (const category of ['gold', 'rwa', 'markets', 'partnerships'])
+      expect(categories).toContain(category);
   });
 });
