@@ -1,2 +1,3 @@
 export * from './fetch.js';
 export * from './sources.js';
+export * from './parse.js';
