@@ -1,3 +1,5 @@
 export * from './fetch.js';
 export * from './sources.js';
 export * from './parse.js';
+export * from './canonical.js';
+export * from './near-duplicates.js';
