@@ -3,3 +3,4 @@ export * from './sources.js';
 export * from './parse.js';
 export * from './canonical.js';
 export * from './near-duplicates.js';
+export * from './html.js';

@@ -1,0 +1,110 @@
+import * as cheerio from 'cheerio';
+import type { ParsedItem } from './parse.js';
+import type { Source } from './sources.js';
+
+type Selectors = NonNullable<Source['selectors']>;
+
+function dateOf(value: string | undefined): Date | undefined {
+  if (!value) return undefined;
+  const date = new Date(value.trim());
+  return Number.isNaN(date.getTime()) ? undefined : date;
+}
+
+const clean = (text: string | undefined) => text?.replace(/\s+/g, ' ').trim() || undefined;
+
+/**
+ * Stories listed on an HTML page, found with the source's CSS selectors. Links are
+ * resolved against the page; items without a title or an http(s) link are skipped, and
+ * a link listed twice on the page counts once.
+ */
+export function parseListing(
+  html: string,
+  options: { url: string; selectors: Selectors },
+): ParsedItem[] {
+  const $ = cheerio.load(html);
+  const { selectors } = options;
+  const items: ParsedItem[] = [];
+  const seen = new Set<string>();
+  $(selectors.item).each((_, element) => {
+    const node = $(element);
+    const pick = (selector: string) => {
+      const found = node.find(selector).first();
+      return found.length > 0 ? found : node.is(selector) ? node : undefined;
+    };
+    const title = clean(pick(selectors.title)?.text());
+    const href = pick(selectors.link)?.attr('href');
+    if (!title || !href) return;
+    let url: string;
+    try {
+      url = new URL(href, options.url).toString();
+    } catch {
+      return;
+    }
+    if (!/^https?:/.test(url) || seen.has(url)) return;
+    seen.add(url);
+    const time = selectors.date ? pick(selectors.date) : undefined;
+    items.push({
+      title,
+      url,
+      summary: selectors.summary ? clean(pick(selectors.summary)?.text()) : undefined,
+      publishedAt: dateOf(time?.attr('datetime') ?? time?.text()),
+      author: undefined,
+      imageUrl: undefined,
+      guid: undefined,
+    });
+  });
+  return items;
+}
+
+/** What an article page says about itself: og: and meta tags, and its body text. */
+export interface ArticleMeta {
+  title: string | undefined;
+  description: string | undefined;
+  imageUrl: string | undefined;
+  publishedAt: Date | undefined;
+  canonicalUrl: string | undefined;
+  /** The article's paragraphs, without navigation, scripts and the like. */
+  text: string | undefined;
+}
+
+export function articleMeta(html: string, pageUrl: string, maxTextChars = 20_000): ArticleMeta {
+  const $ = cheerio.load(html);
+  const meta = (...names: string[]) => {
+    for (const name of names) {
+      const value = $(`meta[property="${name}"], meta[name="${name}"]`).first().attr('content');
+      if (value?.trim()) return value.trim();
+    }
+    return undefined;
+  };
+  const absolute = (value: string | undefined) => {
+    if (!value) return undefined;
+    try {
+      return new URL(value, pageUrl).toString();
+    } catch {
+      return undefined;
+    }
+  };
+  $('script, style, noscript, nav, header, footer, aside, form, iframe').remove();
+  const container =
+    $('article').first().length > 0
+      ? $('article').first()
+      : $('main').first().length > 0
+        ? $('main').first()
+        : $('body');
+  const paragraphs = container
+    .find('p')
+    .map((_, p) => clean($(p).text()))
+    .get()
+    .filter((text): text is string => typeof text === 'string' && text.length > 40);
+  const text = paragraphs.join('\n\n').slice(0, maxTextChars) || undefined;
+  return {
+    title: meta('og:title', 'twitter:title') ?? clean($('title').first().text()),
+    description: meta('og:description', 'description', 'twitter:description'),
+    imageUrl: absolute(meta('og:image', 'twitter:image')),
+    publishedAt:
+      dateOf(meta('article:published_time', 'og:published_time', 'pubdate', 'date')) ??
+      dateOf($('time[datetime]').first().attr('datetime')),
+    canonicalUrl: absolute($('link[rel="canonical"]').attr('href') ?? meta('og:url')),
+    text,
+  };
+}
