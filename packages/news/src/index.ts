@@ -4,3 +4,4 @@ export * from './parse.js';
 export * from './canonical.js';
 export * from './near-duplicates.js';
 export * from './html.js';
+export * from './checklist.js';
