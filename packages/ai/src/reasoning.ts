@@ -40,26 +40,14 @@ export class ThinkSplitter {
           this.state = 'answer';
           continue;
         }
-        const close = this.pending.indexOf(CLOSE);
-        if (close !== -1) {
-          // Reasoning whose opening tag the template wrote.
-          if (close > 0) parts.push({ kind: 'reasoning', text: this.pending.slice(0, close) });
-          this.pending = this.pending.slice(close + CLOSE.length);
-          this.state = 'answer';
-          continue;
-        }
+        // Reasoning whose opening tag the template wrote.
+        if (this.closeReasoning(parts)) continue;
         if (this.pending.length < this.maxHoldChars) return parts;
         this.state = 'answer';
         continue;
       }
       if (this.state === 'thinking') {
-        const close = this.pending.indexOf(CLOSE);
-        if (close !== -1) {
-          if (close > 0) parts.push({ kind: 'reasoning', text: this.pending.slice(0, close) });
-          this.pending = this.pending.slice(close + CLOSE.length);
-          this.state = 'answer';
-          continue;
-        }
+        if (this.closeReasoning(parts)) continue;
         const safe = this.pending.length - partialSuffix(this.pending, CLOSE);
         if (safe > 0) parts.push({ kind: 'reasoning', text: this.pending.slice(0, safe) });
         this.pending = this.pending.slice(safe);
@@ -75,6 +63,16 @@ export class ThinkSplitter {
       this.pending = '';
       return parts;
     }
+  }
+
+  /** At a `</think>` in the pending text: emits the reasoning before it and starts the answer. */
+  private closeReasoning(parts: OutputPart[]): boolean {
+    const close = this.pending.indexOf(CLOSE);
+    if (close === -1) return false;
+    if (close > 0) parts.push({ kind: 'reasoning', text: this.pending.slice(0, close) });
+    this.pending = this.pending.slice(close + CLOSE.length);
+    this.state = 'answer';
+    return true;
   }
 
   /** The rest, at the end of the stream. */

@@ -9,6 +9,16 @@ const TRACKING = [
   /^(amp|outputtype|output)$/i,
 ];
 
+/** A link as an absolute http(s) URL against `base`; undefined for anything else. */
+export function resolveHttpUrl(link: string, base: string): string | undefined {
+  try {
+    const url = new URL(link, base).toString();
+    return /^https?:/.test(url) ? url : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * One URL per article, whatever link a feed gave: lowercase scheme and host without `www.`
  * or default port, no fragment, no tracking parameters, no AMP variant (`/amp`, `amp.`

@@ -1,4 +1,5 @@
 import * as cheerio from 'cheerio';
+import { resolveHttpUrl } from './canonical.js';
 import type { ParsedItem } from './parse.js';
 import type { Source } from './sources.js';
 
@@ -34,13 +35,8 @@ export function parseListing(
     const title = clean(pick(selectors.title)?.text());
     const href = pick(selectors.link)?.attr('href');
     if (!title || !href) return;
-    let url: string;
-    try {
-      url = new URL(href, options.url).toString();
-    } catch {
-      return;
-    }
-    if (!/^https?:/.test(url) || seen.has(url)) return;
+    const url = resolveHttpUrl(href, options.url);
+    if (!url || seen.has(url)) return;
     seen.add(url);
     const time = selectors.date ? pick(selectors.date) : undefined;
     items.push({

@@ -2,6 +2,7 @@ import { Readable } from 'node:stream';
 import { TextDecoder } from 'node:util';
 import { gunzipSync } from 'node:zlib';
 import FeedParser from 'feedparser';
+import { resolveHttpUrl } from './canonical.js';
 
 /** One story as a feed or a page lists it. */
 export interface ParsedItem {
@@ -111,13 +112,8 @@ export async function parseFeed(
           (item.guid && /^https?:\/\//.test(item.guid) ? item.guid : '');
         const title = (item.title ?? '').trim();
         if (!link || !title) continue;
-        let url: string;
-        try {
-          url = new URL(link, options.url).toString();
-        } catch {
-          continue;
-        }
-        if (!/^https?:/.test(url)) continue;
+        const url = resolveHttpUrl(link, options.url);
+        if (!url) continue;
         items.push({
           title,
           url,
