@@ -7,11 +7,13 @@
 /** Telegram's limit on a message's text, counted after entity parsing. */
 export const MESSAGE_LIMIT = 4096;
 
+/** Escapes text for Telegram's HTML parse mode: `&`, `<` and `>`. */
 export function escapeHtml(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 
-const escapeAttribute = (text: string) => escapeHtml(text).replace(/"/g, '&quot;');
+/** Escapes text for an HTML attribute value in double quotes (a link's href). */
+export const escapeAttribute = (text: string): string => escapeHtml(text).replace(/"/g, '&quot;');
 
 /** The text Telegram shows for a piece of our HTML: tags dropped, entities decoded. */
 export function visibleText(html: string): string {

@@ -1,7 +1,7 @@
 import { Composer, type Context } from 'telegraf';
 import type { ArchivedArticle } from '../../archive.js';
 import type { BotDeps } from '../context.js';
-import { escapeHtml } from '../html.js';
+import { escapeAttribute, escapeHtml } from '@herald/telegram';
 import { answerWithAi } from './chat.js';
 
 /** The market commands: what each asks of the archive, and its default question. */
@@ -49,7 +49,7 @@ export function headlines(title: string, found: readonly ArchivedArticle[], note
   const lines = [`<b>Latest on ${escapeHtml(title)}</b>`];
   for (const article of found) {
     lines.push(
-      `• <a href="${escapeHtml(article.url).replace(/"/g, '&quot;')}">${escapeHtml(article.title)}</a> (${escapeHtml(article.source)}${ago(article.publishedAt)})`,
+      `• <a href="${escapeAttribute(article.url)}">${escapeHtml(article.title)}</a> (${escapeHtml(article.source)}${ago(article.publishedAt)})`,
     );
   }
   if (note) lines.push('', `<i>${escapeHtml(note)}</i>`);

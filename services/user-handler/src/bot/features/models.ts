@@ -1,6 +1,7 @@
 import { Composer, Markup, type Context } from 'telegraf';
 import type { BotDeps, ModelChoice } from '../context.js';
-import { editMessage, escapeHtml } from '../html.js';
+import { escapeHtml } from '@herald/telegram';
+import { editMessage } from '../edit-message.js';
 
 /** The model a user gets: their pick while it is still offered, else the default. */
 export function currentModel(choice: ModelChoice, picked: string | undefined): string | undefined {

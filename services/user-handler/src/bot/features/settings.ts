@@ -1,6 +1,6 @@
 import { Composer, Markup, type Context } from 'telegraf';
 import type { BotDeps } from '../context.js';
-import { editMessage } from '../html.js';
+import { editMessage } from '../edit-message.js';
 import type { UserSettings } from '../../sessions.js';
 
 /** Answer languages offered; `auto` follows the language of the question. */

@@ -1,5 +1,5 @@
 import { Composer, Markup, type Context } from 'telegraf';
-import { escapeHtml } from '../html.js';
+import { escapeHtml } from '@herald/telegram';
 
 /** /start: a welcome and quick actions. */
 export function startFeature(): Composer<Context> {

@@ -1,6 +1,6 @@
 import { Composer, type Context } from 'telegraf';
 import { isAdmin, type BotDeps, type StatusReport } from '../context.js';
-import { escapeHtml } from '../html.js';
+import { escapeHtml } from '@herald/telegram';
 import { currentModel } from './models.js';
 
 function formatUptime(seconds: number): string {

@@ -1,5 +1,5 @@
 import { Composer, type Context } from 'telegraf';
-import { escapeHtml } from '../html.js';
+import { escapeHtml } from '@herald/telegram';
 import { HELP_TEXT } from './help.js';
 
 /** Registered last: unknown commands get help instead of silence. */

@@ -1,14 +1,5 @@
 import type { Context } from 'telegraf';
 
-/** Escapes text for Telegram's HTML parse mode, which knows only &lt; &gt; &amp; &quot;. */
-export function escapeHtml(text: string): string {
-  return text
-    .replace(/&/g, '&amp;')
-    .replace(/</g, '&lt;')
-    .replace(/>/g, '&gt;')
-    .replace(/"/g, '&quot;');
-}
-
 /**
  * Edits a message, treating Telegram's "message is not modified" (the same text and
  * buttons again, e.g. a button pressed twice) as done rather than as a failure.
