@@ -116,7 +116,12 @@ export function createUserHandler(options: UserHandlerOptions): UserHandler {
       sessions,
       limiter: createRateLimiter({ store, limits: options.limits, registry }),
       models: options.models,
-      status: statusReporter({ runtime, queue, ai: options.ai, startedAt: Date.now() }),
+      status: statusReporter({
+        runtime,
+        queue,
+        ai: ai && aiOptions ? { client: ai, models: aiOptions.models } : undefined,
+        startedAt: Date.now(),
+      }),
       adminStats: adminStatsReporter({ db, queue }),
       archive: createArchive(db),
       files: aiOptions

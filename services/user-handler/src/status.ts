@@ -1,3 +1,4 @@
+import type { AiClient } from '@herald/ai';
 import { chats, conversationMessages, users, type Database } from '@herald/db';
 import { packageVersion, type ServiceRuntime } from '@herald/ops';
 import { count, gt, sql } from 'drizzle-orm';
@@ -15,25 +16,13 @@ export interface AiEndpoint {
 
 const reason = (error: unknown): string => (error instanceof Error ? error.message : String(error));
 
-/** Asks an OpenAI-compatible endpoint for its models, within 2 s. */
-async function probeAi(ai: AiEndpoint): Promise<StatusReport['ai']> {
+/** Asks the LLM server for the models it serves, within 2 s. */
+async function probeAi(ai: {
+  client: AiClient;
+  models: readonly string[];
+}): Promise<StatusReport['ai']> {
   try {
-    const response = await fetch(`${ai.baseUrl.replace(/\/$/, '')}/models`, {
-      headers: ai.apiKey ? { authorization: `Bearer ${ai.apiKey}` } : {},
-      signal: AbortSignal.timeout(2_000),
-    });
-    if (!response.ok) {
-      return {
-        configured: true,
-        reachable: false,
-        models: [...ai.models],
-        detail: `HTTP ${response.status}`,
-      };
-    }
-    const body = (await response.json()) as { data?: { id?: unknown }[] };
-    const served = (body.data ?? [])
-      .map((m) => m.id)
-      .filter((id): id is string => typeof id === 'string');
+    const served = await ai.client.listModels({ signal: AbortSignal.timeout(2_000) });
     return {
       configured: true,
       reachable: true,
@@ -47,7 +36,8 @@ async function probeAi(ai: AiEndpoint): Promise<StatusReport['ai']> {
 /** Builds the function /status calls to learn the state of every dependency. */
 export function statusReporter(deps: {
   runtime: Pick<ServiceRuntime, 'checks' | 'store'>;
-  ai?: AiEndpoint | undefined;
+  /** The LLM client and `AI_MODELS`, when an AI endpoint is configured. */
+  ai?: { client: AiClient; models: readonly string[] } | undefined;
   queue: UpdateQueue;
   startedAt: number;
 }): () => Promise<StatusReport> {
