@@ -15,6 +15,14 @@ export const telegramEnv = {
   TELEGRAM_API_ROOT: envVar.url().default('https://api.telegram.org'),
 };
 
+/** The spacing every Bot API sender keeps between messages (Telegram's flood limits). */
+export const sendLimitsEnv = {
+  TELEGRAM_CHAT_INTERVAL: envVar.durationMs().default(1_000),
+  TELEGRAM_GROUP_INTERVAL: envVar.durationMs().default(3_000),
+  TELEGRAM_BOT_INTERVAL: envVar.durationMs().default(34),
+  TELEGRAM_DRAFT_INTERVAL: envVar.durationMs().default(250),
+};
+
 /** Variables about the OpenAI-compatible LLM endpoint. */
 export const aiEnv = {
   AI_BASE_URL: envVar.url().optional(),

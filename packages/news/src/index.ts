@@ -5,3 +5,4 @@ export * from './canonical.js';
 export * from './near-duplicates.js';
 export * from './html.js';
 export * from './checklist.js';
+export * from './control.js';

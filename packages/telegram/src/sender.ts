@@ -22,6 +22,21 @@ export const DEFAULT_SEND_LIMITS: SendLimits = {
   draftIntervalMs: 250,
 };
 
+/** The limits set by `TELEGRAM_*_INTERVAL` (`sendLimitsEnv` of @herald/config). */
+export function sendLimitsFromEnv(env: {
+  TELEGRAM_CHAT_INTERVAL: number;
+  TELEGRAM_GROUP_INTERVAL: number;
+  TELEGRAM_BOT_INTERVAL: number;
+  TELEGRAM_DRAFT_INTERVAL: number;
+}): SendLimits {
+  return {
+    perChatIntervalMs: env.TELEGRAM_CHAT_INTERVAL,
+    perGroupIntervalMs: env.TELEGRAM_GROUP_INTERVAL,
+    botIntervalMs: env.TELEGRAM_BOT_INTERVAL,
+    draftIntervalMs: env.TELEGRAM_DRAFT_INTERVAL,
+  };
+}
+
 /** Calls a Bot API method for real; the sender decides when and how often. */
 export type RawCall = (method: string, payload: Record<string, unknown>) => Promise<unknown>;
 

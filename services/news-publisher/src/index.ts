@@ -1,2 +1,10 @@
 export { buildApp, type AppDeps } from './app.js';
+export * from './compose.js';
+export * from './cycle.js';
 export * from './env.js';
+export * from './judge.js';
+export * from './leader.js';
+export * from './metrics.js';
+export * from './posts.js';
+export * from './publisher.js';
+export * from './service.js';

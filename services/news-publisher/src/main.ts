@@ -1,10 +1,14 @@
-// Wires the news-publisher from its environment and runs it until SIGTERM.
+// Wires the news-publisher from its environment. It leads or stands by until SIGTERM;
+// with --once it runs one news cycle as the leader and exits (0 done, 1 failed, 75 when
+// another replica holds the lock).
 import { loadEnv } from '@herald/config';
 import { createLogger } from '@herald/logger';
 import { onShutdownSignal, openRuntime, packageVersion } from '@herald/ops';
 import { buildApp } from './app.js';
 import { newsPublisherEnv } from './env.js';
+import { createNewsPublisher } from './service.js';
 
+const once = process.argv.includes('--once');
 const version = packageVersion(import.meta.url);
 const env = loadEnv('news-publisher', newsPublisherEnv);
 const logger = createLogger({
@@ -20,6 +24,32 @@ const runtime = openRuntime({
   redisUrl: env.REDIS_URL,
   redisKeyPrefix: env.REDIS_KEY_PREFIX,
 });
+const news = createNewsPublisher({ env, runtime, logger });
+const stop = new AbortController();
+
+if (once) {
+  // The leader keeps its lock; waiting two TTLs tells a live one from a dead one.
+  const wait = AbortSignal.any([stop.signal, AbortSignal.timeout(2 * env.NEWS_LOCK_TTL)]);
+  process.once('SIGTERM', () => stop.abort());
+  process.once('SIGINT', () => stop.abort());
+  let code = 0;
+  try {
+    const report = await news.publisher.once(wait);
+    if (report === undefined) {
+      code = wait.aborted && !stop.signal.aborted ? 75 : 1;
+      if (code === 75)
+        logger.error(
+          'another replica leads the news cycle; ask it for a cycle with /admin news now instead',
+        );
+    } else {
+      process.stdout.write(`${JSON.stringify(report)}\n`);
+    }
+  } finally {
+    await news.close();
+    await runtime.close();
+  }
+  process.exit(code);
+}
 
 let shuttingDown = false;
 const app = await buildApp({
@@ -29,15 +59,28 @@ const app = await buildApp({
   checks: runtime.checks,
   isShuttingDown: () => shuttingDown,
 });
+const running = news.publisher.run(stop.signal);
 
 onShutdownSignal({
   logger,
   steps: [
     { name: 'mark not ready', run: async () => (shuttingDown = true) },
     { name: 'close HTTP server', run: () => app.close() },
+    {
+      // The cycle in flight finishes; then the lock is released for a standby.
+      name: 'stop leading',
+      run: async () => {
+        stop.abort();
+        await running;
+      },
+    },
+    { name: 'close the LLM client', run: () => news.close() },
     { name: 'close Postgres and Redis', run: () => runtime.close() },
   ],
 });
 
 await app.listen({ port: env.PORT, host: '0.0.0.0' });
-logger.info({ version, intervalMs: env.NEWS_INTERVAL }, 'news-publisher started');
+logger.info(
+  { version, intervalMs: env.NEWS_INTERVAL, sources: news.sources.length },
+  'news-publisher started',
+);

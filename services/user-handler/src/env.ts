@@ -3,6 +3,7 @@ import {
   aiEnv,
   envVar,
   requiredWhen,
+  sendLimitsEnv,
   serverEnv,
   storageEnv,
   telegramEnv,
@@ -26,10 +27,7 @@ export const workerEnv = {
   AI_HISTORY_TOKENS: envVar.count(0, 1_000_000).default(4_000),
   AI_MAX_TOKENS: envVar.count(16, 1_000_000).default(8_192),
   PROMPTS_DIR: z.string().min(1).describe('a folder with chat.md and market.md').optional(),
-  TELEGRAM_CHAT_INTERVAL: envVar.durationMs().default(1_000),
-  TELEGRAM_GROUP_INTERVAL: envVar.durationMs().default(3_000),
-  TELEGRAM_BOT_INTERVAL: envVar.durationMs().default(34),
-  TELEGRAM_DRAFT_INTERVAL: envVar.durationMs().default(250),
+  ...sendLimitsEnv,
 };
 
 export const userHandlerEnv = z.object({

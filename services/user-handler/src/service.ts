@@ -2,7 +2,12 @@ import { createAiClient, type AiClient } from '@herald/ai';
 import { createDatabase } from '@herald/db';
 import type { Logger } from '@herald/logger';
 import type { ServiceRuntime } from '@herald/ops';
-import { createSender, DEFAULT_SEND_LIMITS, type SendLimits } from '@herald/telegram';
+import {
+  createSender,
+  DEFAULT_SEND_LIMITS,
+  sendLimitsFromEnv,
+  type SendLimits,
+} from '@herald/telegram';
 import type { Telegraf } from 'telegraf';
 import { AiSlots } from './ai-slots.js';
 import { createArchive } from './archive.js';
@@ -219,12 +224,7 @@ export function optionsFromEnv(
       perUserPerMinute: env.RATE_LIMIT_USER_PER_MINUTE,
       globalPerMinute: env.RATE_LIMIT_GLOBAL_PER_MINUTE,
     },
-    sendLimits: {
-      perChatIntervalMs: env.TELEGRAM_CHAT_INTERVAL,
-      perGroupIntervalMs: env.TELEGRAM_GROUP_INTERVAL,
-      botIntervalMs: env.TELEGRAM_BOT_INTERVAL,
-      draftIntervalMs: env.TELEGRAM_DRAFT_INTERVAL,
-    },
+    sendLimits: sendLimitsFromEnv(env),
     workers: { concurrency: env.WORKER_CONCURRENCY, claimIdleMs: env.QUEUE_CLAIM_IDLE },
   };
 }

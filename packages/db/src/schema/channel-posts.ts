@@ -1,5 +1,7 @@
+import { sql } from 'drizzle-orm';
 import {
   bigint,
+  index,
   bigserial,
   integer,
   pgTable,
@@ -21,10 +23,20 @@ export const channelPosts = pgTable(
       .notNull()
       .references(() => stories.id, { onDelete: 'cascade' }),
     channelId: text('channel_id').notNull(),
+    /** The leader epoch that claimed (or last re-claimed) the post. */
     epoch: bigint('epoch', { mode: 'number' }).notNull(),
+    /** `sending` from the fenced claim until Telegram's answer is recorded, then `sent`. */
+    state: text('state', { enum: ['sending', 'sent'] })
+      .notNull()
+      .default('sending'),
     telegramMessageId: integer('telegram_message_id'),
     text: text('text').notNull(),
     postedAt: timestamp('posted_at', { withTimezone: true }).notNull().defaultNow(),
   },
-  (table) => [uniqueIndex('channel_posts_story_channel_key').on(table.storyId, table.channelId)],
+  (table) => [
+    uniqueIndex('channel_posts_story_channel_key').on(table.storyId, table.channelId),
+    index('channel_posts_sending_idx')
+      .on(table.channelId)
+      .where(sql`state = 'sending'`),
+  ],
 );

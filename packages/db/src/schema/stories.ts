@@ -1,4 +1,15 @@
-import { bigint, bigserial, index, pgTable, real, text, timestamp } from 'drizzle-orm/pg-core';
+import {
+  bigserial,
+  boolean,
+  customType,
+  index,
+  pgTable,
+  real,
+  text,
+  timestamp,
+} from 'drizzle-orm/pg-core';
+
+const bytea = customType<{ data: Buffer; driverData: Buffer }>({ dataType: () => 'bytea' });
 
 /**
  * One piece of news, however many sites carried it: near-duplicate articles join the
@@ -9,10 +20,16 @@ export const stories = pgTable(
   {
     id: bigserial('id', { mode: 'number' }).primaryKey(),
     title: text('title').notNull(),
+    /** The verdict on the story's first article: null until judged. */
+    relevant: boolean('relevant'),
     category: text('category'),
     score: real('score'),
-    /** 64-bit SimHash of title and lead, for near-duplicate lookups. */
-    simhash: bigint('simhash', { mode: 'bigint' }),
+    verdictReason: text('verdict_reason'),
+    verdictBy: text('verdict_by', { enum: ['llm', 'checklist'] }),
+    /** The AI's short summary with market context; null when the LLM did not judge it. */
+    summary: text('summary'),
+    /** MinHash signature (128 × uint32, little-endian) of title and lead, for near-duplicates. */
+    signature: bytea('signature').notNull(),
     firstSeenAt: timestamp('first_seen_at', { withTimezone: true }).notNull().defaultNow(),
   },
   (table) => [index('stories_first_seen_idx').on(table.firstSeenAt)],

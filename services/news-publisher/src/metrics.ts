@@ -1,0 +1,74 @@
+import { Counter, Gauge, Histogram, type Registry } from '@herald/ops';
+
+/** The news publisher's own metrics (the sender and LLM client add theirs). */
+export function createNewsMetrics(registry: Registry) {
+  return {
+    cycleSeconds: new Histogram({
+      name: 'herald_news_cycle_duration_seconds',
+      help: 'Wall time of one news cycle, fetch to last post',
+      buckets: [0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300, 600],
+      registers: [registry],
+    }),
+    cycles: new Counter({
+      name: 'herald_news_cycles_total',
+      help: 'News cycles by outcome: ok, failed, lease_lost',
+      labelNames: ['outcome'],
+      registers: [registry],
+    }),
+    lastCycle: new Gauge({
+      name: 'herald_news_last_cycle_timestamp_seconds',
+      help: 'When the last news cycle finished without failing (Unix time)',
+      registers: [registry],
+    }),
+    fetches: new Counter({
+      name: 'herald_news_fetch_total',
+      help: 'Source fetches by source and outcome: ok, not_modified, backing_off, or the failure reason',
+      labelNames: ['source', 'outcome'],
+      registers: [registry],
+    }),
+    sourceUp: new Gauge({
+      name: 'herald_news_source_up',
+      help: '1 when the source was fetched and parsed on its last try, 0 while it fails',
+      labelNames: ['source'],
+      registers: [registry],
+    }),
+    sourceFailures: new Gauge({
+      name: 'herald_news_source_consecutive_failures',
+      help: 'Failed fetches of the source in a row (it backs off as this grows)',
+      labelNames: ['source'],
+      registers: [registry],
+    }),
+    articles: new Counter({
+      name: 'herald_news_articles_total',
+      help: 'Articles by source and outcome: new, duplicate, near_duplicate, stale, irrelevant, relevant, posted',
+      labelNames: ['source', 'outcome'],
+      registers: [registry],
+    }),
+    verdicts: new Counter({
+      name: 'herald_news_verdicts_total',
+      help: 'Relevance verdicts by stage (llm, checklist_first_pass, checklist_fallback) and result',
+      labelNames: ['stage', 'relevant'],
+      registers: [registry],
+    }),
+    posts: new Counter({
+      name: 'herald_news_posts_total',
+      help: 'Channel posts by outcome: posted, reposted (an older leader left it unrecorded), taken, failed',
+      labelNames: ['outcome'],
+      registers: [registry],
+    }),
+    leader: new Gauge({
+      name: 'herald_leader',
+      help: '1 while this replica leads its role, else 0',
+      labelNames: ['role'],
+      registers: [registry],
+    }),
+    epoch: new Gauge({
+      name: 'herald_leader_epoch',
+      help: 'The fencing epoch of the leadership this replica holds or last held',
+      labelNames: ['role'],
+      registers: [registry],
+    }),
+  };
+}
+
+export type NewsMetrics = ReturnType<typeof createNewsMetrics>;
