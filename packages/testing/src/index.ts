@@ -106,3 +106,4 @@ export function sharedFixtures(name: string): string | undefined {
 export * from './bot-api-double.js';
 export * from './telegram-html.js';
 export * from './llm-double.js';
+export * from './feed-server.js';

@@ -200,7 +200,7 @@ export function createLeadership(options: LeadershipOptions) {
               { role: options.role, err: taken ? undefined : error },
               taken
                 ? `another replica holds the ${options.role} lock (or Redis did not answer); standing by`
-                : `could not take the ${options.role} lock; retrying (is Redis up?)`,
+                : `could not take the ${options.role} leadership (the Redis lock or the Postgres epoch); retrying. Check that Redis and Postgres are up and migrated`,
             );
             waiting = taken;
           }
