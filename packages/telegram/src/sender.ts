@@ -41,7 +41,16 @@ export function sendLimitsFromEnv(env: {
 export type RawCall = (method: string, payload: Record<string, unknown>) => Promise<unknown>;
 
 export interface Sender {
-  call(method: string, payload: Record<string, unknown>, raw: RawCall): Promise<unknown>;
+  /**
+   * Calls `method` when the limits allow. Once `signal` aborts, the call stops without
+   * retrying and rejects with the signal's reason (a RawCall may abort it itself).
+   */
+  call(
+    method: string,
+    payload: Record<string, unknown>,
+    raw: RawCall,
+    options?: { signal?: AbortSignal },
+  ): Promise<unknown>;
 }
 
 /** Methods that post to a chat and count against Telegram's message limits. */
@@ -205,7 +214,8 @@ export function createSender(deps: {
     : undefined;
 
   return {
-    async call(method, original, raw) {
+    async call(method, original, raw, options = {}) {
+      const { signal } = options;
       let payload = original;
       const chatId = payload.chat_id;
       const limited =
@@ -237,11 +247,13 @@ export function createSender(deps: {
           waits?.observe(wait / 1000);
           if (wait > 0) await sleep(wait);
         }
+        signal?.throwIfAborted();
         try {
           const result = await raw(method, payload);
           requests?.inc({ method, outcome: 'ok' });
           return result;
         } catch (error) {
+          signal?.throwIfAborted();
           const failure = failureOf(error);
           const context = { method, chat_id: chatId, attempt: attempt + 1, code: failure.code };
           if (failure.code === 429 && attempt < maxRetries) {

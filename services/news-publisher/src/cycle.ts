@@ -495,6 +495,7 @@ async function publish(deps: CycleDeps, lease: Lease, report: CycleReport): Prom
           lease.assertHeld();
           return deps.telegram(method, payload);
         },
+        { signal: lease.lost },
       )) as { message_id?: number } | undefined;
     } catch (error) {
       if (error instanceof LeaseLost) throw error;
