@@ -11,6 +11,7 @@ import {
 import type { Telegraf } from 'telegraf';
 import { AiSlots } from './ai-slots.js';
 import { createArchive } from './archive.js';
+import { createNewsAdmin } from './news-admin.js';
 import { apologize, createBot, type ModelChoice } from './bot/index.js';
 import { startPolling, type Poller } from './polling.js';
 import { DEFAULT_PROMPTS_DIR, loadPrompts } from './prompts.js';
@@ -129,6 +130,7 @@ export function createUserHandler(options: UserHandlerOptions): UserHandler {
       }),
       adminStats: adminStatsReporter({ db, queue }),
       archive: createArchive(db),
+      news: createNewsAdmin({ db, store }),
       files: aiOptions
         ? {
             maxBytes: aiOptions.fileMaxBytes ?? 10 * 1024 * 1024,

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { conversationMessages, createDatabase, users } from '@herald/db';
+import { createNewsControl } from '@herald/news';
 import { waitFor } from '@herald/testing';
 import { eq } from 'drizzle-orm';
 import {
@@ -152,6 +153,34 @@ describe('bot commands', () => {
       /Queue: \d+ waiting, lag [\d.]+ s, 0 dead letters/,
     );
     expect(harness.replies(BOB.id)[0]).toBe("This command is for the bot's operators.");
+  });
+
+  it('lets admins pause, resume and run the news publisher and see its sources', async () => {
+    const control = createNewsControl(harness.runtime.store);
+    await harness.send(message('/admin news pause'), message('/admin news pause', BOB));
+    expect(harness.replies(ALICE.id)[0]).toMatch(/^News posting is paused/);
+    expect(harness.replies(BOB.id)[0]).toBe("This command is for the bot's operators.");
+    expect(await control.pausedBy()).toBe('@alice');
+    await harness.send(message('/admin news now'));
+    expect(await control.takeRunRequest()).toBe('@alice');
+    expect(harness.replies(ALICE.id)[1]).toMatch(/will only fetch and archive/);
+    await harness.send(message('/admin news resume'));
+    expect(await control.pausedBy()).toBeUndefined();
+
+    const pool = harness.runtime.pool;
+    await pool.query(
+      `INSERT INTO sources (id, url, kind, consecutive_failures, last_success_at, backoff_until, last_error)
+       VALUES ('kitco', 'https://k.example', 'html', 0, now() - interval '5 minutes', NULL, NULL),
+              ('broken', 'https://b.example', 'rss', 3, NULL, now() + interval '1 hour', 'http_status: <500> from server')`,
+    );
+    await harness.send(message('/admin news sources'));
+    const sources = harness.replies(ALICE.id).at(-1)!;
+    expect(sources).toContain('<b>News sources</b> (2, 1 failing)');
+    expect(sources).toMatch(/✅ <code>kitco<\/code>: read 5 min ago/);
+    expect(sources).toMatch(
+      /❌ <code>broken<\/code>: 3 failures, next try \d\d:\d\d UTC; http_status: &lt;500&gt; from server/,
+    );
+    expect(harness.telegram.refusals).toEqual([]);
   });
 
   it('in groups, answers only commands, mentions and replies to its own messages', async () => {

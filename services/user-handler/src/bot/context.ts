@@ -2,6 +2,7 @@ import type { AiClient } from '@herald/ai';
 import type { Logger } from '@herald/logger';
 import type { AiSlots } from '../ai-slots.js';
 import type { Archive } from '../archive.js';
+import type { NewsAdmin } from '../news-admin.js';
 import type { Prompts } from '../prompts.js';
 import type { RateLimiter } from '../rate-limit.js';
 import type { SessionStore } from '../sessions.js';
@@ -74,6 +75,8 @@ export interface BotDeps {
     | undefined;
   /** The news archive, for the market commands. */
   archive?: Archive | undefined;
+  /** /admin news: the publisher's controls and its sources' health. */
+  news?: NewsAdmin | undefined;
 }
 
 export const isAdmin = (deps: Pick<BotDeps, 'adminUserIds'>, userId: number | undefined): boolean =>
