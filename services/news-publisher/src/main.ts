@@ -29,14 +29,19 @@ const stop = new AbortController();
 
 if (once) {
   // The leader keeps its lock; waiting two TTLs tells a live one from a dead one.
-  const wait = AbortSignal.any([stop.signal, AbortSignal.timeout(2 * env.NEWS_LOCK_TTL)]);
+  let gaveUp = false;
+  const giveUp = setTimeout(() => {
+    gaveUp = true;
+    stop.abort();
+  }, 2 * env.NEWS_LOCK_TTL);
   process.once('SIGTERM', () => stop.abort());
   process.once('SIGINT', () => stop.abort());
   let code = 0;
   try {
-    const report = await news.publisher.once(wait);
+    const report = await news.publisher.once(stop.signal);
+    clearTimeout(giveUp);
     if (report === undefined) {
-      code = wait.aborted && !stop.signal.aborted ? 75 : 1;
+      code = gaveUp ? 75 : 1;
       if (code === 75)
         logger.error(
           'another replica leads the news cycle; ask it for a cycle with /admin news now instead',
