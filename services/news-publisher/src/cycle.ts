@@ -36,7 +36,8 @@ export interface CycleConfig {
   nearDuplicateWindowMs: number;
   /** Articles and stories older than this are deleted. */
   retentionMs: number;
-  /** LLM verdicts asked at once, and at most per cycle (the rest wait for the next). */
+  /** LLM verdicts asked at once, and at most per cycle (the rest wait for the next). The
+   * checklist's first pass judges every new story. */
   judgeConcurrency: number;
   maxVerdictsPerCycle: number;
   /** Article pages read per HTML source and cycle, for the lead the listing lacks. */
@@ -386,22 +387,27 @@ async function judgeStories(deps: CycleDeps, lease: Lease, report: CycleReport):
      JOIN sources src ON src.id = a.source_id
      WHERE s.relevant IS NULL AND s.first_seen_at > now() - make_interval(secs => $1)
      ORDER BY s.id DESC
-     LIMIT $2`,
-    [deps.config.maxAgeMs / 1000, deps.config.maxVerdictsPerCycle],
+     LIMIT 5000`,
+    [deps.config.maxAgeMs / 1000],
   );
   const queue = [...pending.rows];
+  let llmBudget = deps.config.maxVerdictsPerCycle;
   const worker = async () => {
     for (let story = queue.shift(); story; story = queue.shift()) {
       lease.assertHeld();
-      const verdict = await deps.judge(
-        {
-          title: story.title,
-          lead: story.summary ?? undefined,
-          source: story.source_id,
-          url: story.url,
-        },
-        lease.lost,
-      );
+      const candidate = {
+        title: story.title,
+        lead: story.summary ?? undefined,
+        source: story.source_id,
+        url: story.url,
+      };
+      let verdict = deps.judge.firstPass(candidate);
+      if (!verdict) {
+        // Past the budget, the story waits for the next cycle's LLM verdict.
+        if (llmBudget <= 0) continue;
+        llmBudget -= 1;
+        verdict = await deps.judge(candidate, lease.lost);
+      }
       await pool.query(
         `UPDATE stories SET relevant = $2, category = $3, score = $4, verdict_reason = $5,
            verdict_by = $6, summary = $7 WHERE id = $1`,

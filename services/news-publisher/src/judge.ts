@@ -77,12 +77,17 @@ export function createJudge(deps: {
     };
   }
 
-  return async function judge(candidate: Candidate, signal?: AbortSignal): Promise<Verdict> {
+  /** The cheap first pass alone: a verdict when it rules the article out, else undefined. */
+  function firstPass(candidate: Candidate): Verdict | undefined {
     const first = byChecklist(candidate, deps.checklist.threshold, 'checklist');
-    if (!first.relevant) {
-      deps.onVerdict?.('checklist_first_pass', first);
-      return first;
-    }
+    if (first.relevant) return undefined;
+    deps.onVerdict?.('checklist_first_pass', first);
+    return first;
+  }
+
+  async function judge(candidate: Candidate, signal?: AbortSignal): Promise<Verdict> {
+    const ruledOut = firstPass(candidate);
+    if (ruledOut) return ruledOut;
     if (deps.ai && deps.model) {
       try {
         const { value } = await deps.ai.completeJson(
@@ -128,7 +133,9 @@ export function createJudge(deps: {
     );
     deps.onVerdict?.('checklist_fallback', fallback);
     return fallback;
-  };
+  }
+
+  return Object.assign(judge, { firstPass });
 }
 
 export type Judge = ReturnType<typeof createJudge>;
