@@ -24,6 +24,7 @@ import {
   startRedisServer,
   type FeedStory,
 } from '@herald/testing';
+import pg from 'pg';
 
 const ARCHIVE = Number(process.env.BENCH_ARCHIVE ?? 100_000);
 const SOURCES = 14;
@@ -48,7 +49,7 @@ const ms = (from: number) => performance.now() - from;
 const fmt = (n: number, digits = 0) =>
   n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
 
-async function seedArchive(pool: import('pg').Pool, count: number): Promise<void> {
+async function seedArchive(pool: pg.Pool, count: number): Promise<void> {
   await pool.query(
     `INSERT INTO sources (id, url, kind, categories)
      VALUES ('archive', 'https://archive.example/feed', 'rss', '{gold}') ON CONFLICT DO NOTHING`,
@@ -142,7 +143,7 @@ async function cycleBench(): Promise<void> {
     const run = async (archive: number) => {
       const url = new URL(postgres.url);
       const name = `bench_${archive}`;
-      const admin = new (await import('pg')).default.Client({ connectionString: postgres.url });
+      const admin = new pg.Client({ connectionString: postgres.url });
       await admin.connect();
       await admin.query(`CREATE DATABASE ${name}`);
       await admin.end();

@@ -135,7 +135,7 @@ export function createLeadership(options: LeadershipOptions) {
     };
     const schedule = () => {
       if (!current) return;
-      timer = setTimeout(extend, Math.max(0, (current.expiration - Date.now()) / 3));
+      timer = setTimeout(() => void extend(), Math.max(0, (current.expiration - Date.now()) / 3));
     };
     async function extend() {
       if (!current || controller.signal.aborted) return;
@@ -148,7 +148,7 @@ export function createLeadership(options: LeadershipOptions) {
             { err: error, role: options.role, epoch },
             'could not extend the leader lock; retrying while it is still valid (is Redis up?)',
           );
-          timer = setTimeout(extend, Math.min(retryMs, 500));
+          timer = setTimeout(() => void extend(), Math.min(retryMs, 500));
           return;
         }
         lose('the lock expired before it could be extended');

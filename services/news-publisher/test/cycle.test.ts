@@ -1,7 +1,7 @@
 import { readdirSync } from 'node:fs';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { parseTelegramHtml, sharedFixtures, startLlmDouble, type LlmDouble } from '@herald/testing';
-import { CHANNEL, runOnce, startNewsHarness, type NewsHarness } from './harness.js';
+import { runOnce, startNewsHarness, type NewsHarness } from './harness.js';
 
 let h: NewsHarness;
 let llm: LlmDouble;
@@ -26,7 +26,8 @@ beforeEach(async () => {
 /** The LLM double judging like a model would: relevant when the title says so. */
 function judgeByTitle(summary = 'Bullion extended gains as central banks kept buying.') {
   llm.setScript((request) => {
-    const user = String(request.messages.at(-1)?.content ?? '');
+    const content = request.messages.at(-1)?.content;
+    const user = typeof content === 'string' ? content : '';
     const article = JSON.parse(user.slice(user.indexOf('{'))) as { title: string };
     const score = Number(/score (\d\.\d+)/.exec(article.title)?.[1] ?? 0.5);
     return {

@@ -109,7 +109,9 @@ describe('news-publisher process', () => {
     try {
       const first = await run();
       expect(first.code).toBe(0);
-      const report = JSON.parse(first.stdout.split('\n').find((l) => l.startsWith('{"sources"'))!);
+      const report: unknown = JSON.parse(
+        first.stdout.split('\n').find((l) => l.startsWith('{"sources"'))!,
+      );
       expect(report).toMatchObject({ sources: { fetched: 1 }, articles: { new: 1 }, posted: 1 });
       expect(bot.callsOf('sendMessage').map((c) => c.payload.chat_id)).toEqual(['-1001']);
 

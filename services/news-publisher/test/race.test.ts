@@ -141,7 +141,7 @@ describe('two publishers racing through kills and freezes', () => {
       exited: new Promise((resolve) => child.on('exit', resolve)),
     };
     let buffered = '';
-    child.stdout!.on('data', (chunk: Buffer) => {
+    child.stdout.on('data', (chunk: Buffer) => {
       buffered += chunk.toString();
       const lines = buffered.split('\n');
       buffered = lines.pop() ?? '';
