@@ -406,7 +406,7 @@ async function judgeStories(deps: CycleDeps, lease: Lease, report: CycleReport):
         // Past the budget, the story waits for the next cycle's LLM verdict.
         if (llmBudget <= 0) continue;
         llmBudget -= 1;
-        verdict = await deps.judge(candidate, lease.lost);
+        verdict = await deps.judge.secondPass(candidate, lease.lost);
       }
       await pool.query(
         `UPDATE stories SET relevant = $2, category = $3, score = $4, verdict_reason = $5,

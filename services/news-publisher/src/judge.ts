@@ -85,9 +85,8 @@ export function createJudge(deps: {
     return first;
   }
 
-  async function judge(candidate: Candidate, signal?: AbortSignal): Promise<Verdict> {
-    const ruledOut = firstPass(candidate);
-    if (ruledOut) return ruledOut;
+  /** The second stage, for an article the first pass let through. */
+  async function secondPass(candidate: Candidate, signal?: AbortSignal): Promise<Verdict> {
     if (deps.ai && deps.model) {
       try {
         const { value } = await deps.ai.completeJson(
@@ -135,7 +134,7 @@ export function createJudge(deps: {
     return fallback;
   }
 
-  return Object.assign(judge, { firstPass });
+  return { firstPass, secondPass };
 }
 
 export type Judge = ReturnType<typeof createJudge>;

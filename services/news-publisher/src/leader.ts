@@ -80,15 +80,16 @@ export async function currentEpoch(pool: pg.Pool, role: string): Promise<number>
   return Number(result.rows[0]?.epoch ?? 0);
 }
 
-const sleep = (ms: number, signal?: AbortSignal) =>
+/** Resolves after `ms`, or as soon as one of `signals` aborts. */
+export const sleepUnless = (ms: number, ...signals: AbortSignal[]) =>
   new Promise<void>((resolve) => {
     const timer = setTimeout(done, ms);
     function done() {
       clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
+      for (const signal of signals) signal.removeEventListener('abort', done);
       resolve();
     }
-    signal?.addEventListener('abort', done, { once: true });
+    for (const signal of signals) signal.addEventListener('abort', done, { once: true });
   });
 
 /**
@@ -205,7 +206,7 @@ export function createLeadership(options: LeadershipOptions) {
             waiting = taken;
           }
         }
-        await sleep(retryMs, signal);
+        await sleepUnless(retryMs, signal);
       }
       return undefined;
     },

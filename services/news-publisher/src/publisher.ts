@@ -1,7 +1,7 @@
 import type { Logger } from '@herald/logger';
 import type { NewsControl } from '@herald/news';
 import { runCycle, type CycleDeps, type CycleReport } from './cycle.js';
-import { LeaseLost, type Lease, type Leadership } from './leader.js';
+import { LeaseLost, sleepUnless, type Lease, type Leadership } from './leader.js';
 
 /** The next multiple of `intervalMs` since the epoch: cycles stay on the clock, no drift. */
 export function nextTick(now: number, intervalMs: number): number {
@@ -62,17 +62,7 @@ export function createPublisher(deps: {
       if (left <= 0) return 'schedule';
       const requested = await deps.control.takeRunRequest().catch(() => undefined);
       if (requested) return `admin ${requested}`;
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(done, Math.min(left, CONTROL_POLL_MS));
-        function done() {
-          clearTimeout(timer);
-          stop.removeEventListener('abort', done);
-          lease.lost.removeEventListener('abort', done);
-          resolve();
-        }
-        stop.addEventListener('abort', done, { once: true });
-        lease.lost.addEventListener('abort', done, { once: true });
-      });
+      await sleepUnless(Math.min(left, CONTROL_POLL_MS), stop, lease.lost);
     }
     return undefined;
   }
