@@ -91,7 +91,8 @@ export function isBlockedAddress(address: string): boolean {
   return BLOCKED_RANGES.has(parsed.range());
 }
 
-function allowedByPolicy(host: string, address: string, allow: readonly string[]): boolean {
+/** Whether `allow` (NEWS_FETCH_ALLOW) lets `host`, at `address`, through although private. */
+export function allowedByPolicy(host: string, address: string, allow: readonly string[]): boolean {
   for (const entry of allow) {
     if (entry.includes('/')) {
       try {
@@ -113,20 +114,40 @@ class HostLimiter {
   private readonly running = new Map<string, number>();
   private readonly waiting = new Map<string, (() => void)[]>();
   constructor(private readonly limit: number) {}
-  async run<T>(host: string, work: () => Promise<T>): Promise<T> {
+
+  /**
+   * Runs `work` in one of `host`'s slots, queueing for one first; a fetch whose deadline
+   * passes in the queue leaves it then, not when the slot ahead of it frees up.
+   */
+  async run<T>(host: string, signal: AbortSignal, work: () => Promise<T>): Promise<T> {
+    signal.throwIfAborted();
     if ((this.running.get(host) ?? 0) >= this.limit) {
-      await new Promise<void>((resolve) =>
-        this.waiting.set(host, [...(this.waiting.get(host) ?? []), resolve]),
-      );
+      await new Promise<void>((resolve, reject) => {
+        const queue = this.waiting.get(host) ?? [];
+        const leave = () => {
+          queue.splice(queue.indexOf(grant), 1);
+          reject(signal.reason as Error);
+        };
+        const grant = () => {
+          signal.removeEventListener('abort', leave);
+          resolve();
+        };
+        queue.push(grant);
+        this.waiting.set(host, queue);
+        signal.addEventListener('abort', leave, { once: true });
+      });
     } else {
       this.running.set(host, (this.running.get(host) ?? 0) + 1);
     }
     try {
       return await work();
     } finally {
+      // The slot passes straight to the next in the queue, so the count stays.
       const next = this.waiting.get(host)?.shift();
       if (next) next();
+      else if ((this.running.get(host) ?? 1) <= 1) this.running.delete(host);
       else this.running.set(host, (this.running.get(host) ?? 1) - 1);
+      if (this.waiting.get(host)?.length === 0) this.waiting.delete(host);
     }
   }
 }
@@ -241,6 +262,102 @@ export function createFetcher(overrides: Partial<FetchPolicy> = {}) {
     return Buffer.concat(chunks);
   }
 
+  /**
+   * One request and its whole answer, body included: a redirect's next URL, or the result.
+   * Every exit reads or destroys the body, so the connection is done when it returns.
+   */
+  async function exchange(
+    url: URL,
+    first: boolean,
+    validators: { etag?: string | null | undefined; lastModified?: string | null | undefined },
+    signal: AbortSignal,
+  ): Promise<FetchResult | { redirectTo: URL }> {
+    const pinned = await pin(url);
+    const agent = new Agent({
+      connect: {
+        // The checked address, whatever DNS answers now.
+        lookup: (_hostname, _options, callback) =>
+          callback(null, [{ address: pinned.address, family: pinned.family }] as never, undefined),
+        timeout: Math.min(10_000, policy.timeoutMs),
+      },
+    });
+    try {
+      const response = await request(url, {
+        dispatcher: agent,
+        method: 'GET',
+        signal,
+        headers: {
+          'user-agent': policy.userAgent,
+          accept:
+            'application/rss+xml, application/atom+xml, application/xml, text/xml, text/html;q=0.9, */*;q=0.5',
+          'accept-encoding': 'gzip, deflate, br',
+          ...(first && validators.etag ? { 'if-none-match': validators.etag } : {}),
+          ...(first && validators.lastModified
+            ? { 'if-modified-since': validators.lastModified }
+            : {}),
+        },
+      });
+      const header = (name: string) => {
+        const value = response.headers[name];
+        return Array.isArray(value) ? value[0] : value;
+      };
+      if (REDIRECTS.has(response.statusCode)) {
+        await response.body.dump();
+        const location = header('location');
+        if (!location)
+          throw new FetchError(
+            'http_status',
+            `redirect ${response.statusCode} without a Location`,
+            response.statusCode,
+          );
+        return { redirectTo: new URL(location, url) };
+      }
+      if (response.statusCode === 304) {
+        await response.body.dump();
+        return {
+          status: 304,
+          url: url.toString(),
+          body: Buffer.alloc(0),
+          contentType: undefined,
+          etag: header('etag'),
+          lastModified: header('last-modified'),
+        };
+      }
+      if (response.statusCode !== 200) {
+        await response.body.dump();
+        throw new FetchError(
+          'http_status',
+          `HTTP ${response.statusCode} from ${url.host}`,
+          response.statusCode,
+        );
+      }
+      const declared = Number(header('content-length') ?? 0);
+      if (declared > policy.maxBytes) {
+        response.body.destroy();
+        throw new FetchError(
+          'too_large',
+          `the response declares ${declared} bytes, more than ${policy.maxBytes}; refused`,
+        );
+      }
+      const body = await readCapped(response.body, header('content-encoding')?.toLowerCase()).catch(
+        (error: unknown) => {
+          response.body.destroy();
+          throw error;
+        },
+      );
+      return {
+        status: 200,
+        url: url.toString(),
+        body,
+        contentType: header('content-type'),
+        etag: header('etag'),
+        lastModified: header('last-modified'),
+      };
+    } finally {
+      await agent.close().catch(() => undefined);
+    }
+  }
+
   return async function fetchNews(
     target: string,
     validators: { etag?: string | null | undefined; lastModified?: string | null | undefined } = {},
@@ -252,113 +369,31 @@ export function createFetcher(overrides: Partial<FetchPolicy> = {}) {
       throw new FetchError('bad_url', `not a URL: ${target}`);
     }
     const signal = AbortSignal.timeout(policy.timeoutMs);
-    for (let hop = 0; ; hop += 1) {
-      if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-        throw new FetchError('bad_url', `only http and https are fetched, not ${url.protocol}`);
-      }
-      const pinned = await pin(url);
-      const agent = new Agent({
-        connect: {
-          // The checked address, whatever DNS answers now.
-          lookup: (_hostname, _options, callback) =>
-            callback(
-              null,
-              [{ address: pinned.address, family: pinned.family }] as never,
-              undefined,
-            ),
-          timeout: Math.min(10_000, policy.timeoutMs),
-        },
-      });
-      try {
-        const response = await limiter.run(url.host, () =>
-          request(url, {
-            dispatcher: agent,
-            method: 'GET',
-            signal,
-            headers: {
-              'user-agent': policy.userAgent,
-              accept:
-                'application/rss+xml, application/atom+xml, application/xml, text/xml, text/html;q=0.9, */*;q=0.5',
-              'accept-encoding': 'gzip, deflate, br',
-              ...(hop === 0 && validators.etag ? { 'if-none-match': validators.etag } : {}),
-              ...(hop === 0 && validators.lastModified
-                ? { 'if-modified-since': validators.lastModified }
-                : {}),
-            },
-          }),
+    try {
+      for (let hop = 0; ; hop += 1) {
+        if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+          throw new FetchError('bad_url', `only http and https are fetched, not ${url.protocol}`);
+        }
+        // The slot covers the body too: a host that sends headers at once and then dribbles
+        // its body would otherwise have every source on it reading at the same time. Each
+        // hop takes its own host's slot and frees it before the next: holding the first
+        // host's slot while queueing for the second's would let two redirect chains that
+        // cross the same hosts wait on each other until both time out, and the first host
+        // is not being loaded meanwhile.
+        const answer = await limiter.run(url.host, signal, () =>
+          exchange(url, hop === 0, validators, signal),
         );
-        const header = (name: string) => {
-          const value = response.headers[name];
-          return Array.isArray(value) ? value[0] : value;
-        };
-        if (REDIRECTS.has(response.statusCode)) {
-          await response.body.dump();
-          const location = header('location');
-          if (!location)
-            throw new FetchError(
-              'http_status',
-              `redirect ${response.statusCode} without a Location`,
-              response.statusCode,
-            );
-          if (hop >= policy.maxRedirects) {
-            throw new FetchError(
-              'too_many_redirects',
-              `more than ${policy.maxRedirects} redirects`,
-            );
-          }
-          url = new URL(location, url);
-          continue;
+        if (!('redirectTo' in answer)) return answer;
+        if (hop >= policy.maxRedirects) {
+          throw new FetchError('too_many_redirects', `more than ${policy.maxRedirects} redirects`);
         }
-        if (response.statusCode === 304) {
-          await response.body.dump();
-          return {
-            status: 304,
-            url: url.toString(),
-            body: Buffer.alloc(0),
-            contentType: undefined,
-            etag: header('etag'),
-            lastModified: header('last-modified'),
-          };
-        }
-        if (response.statusCode !== 200) {
-          await response.body.dump();
-          throw new FetchError(
-            'http_status',
-            `HTTP ${response.statusCode} from ${url.host}`,
-            response.statusCode,
-          );
-        }
-        const declared = Number(header('content-length') ?? 0);
-        if (declared > policy.maxBytes) {
-          response.body.destroy();
-          throw new FetchError(
-            'too_large',
-            `the response declares ${declared} bytes, more than ${policy.maxBytes}; refused`,
-          );
-        }
-        const body = await readCapped(
-          response.body,
-          header('content-encoding')?.toLowerCase(),
-        ).catch((error: unknown) => {
-          response.body.destroy();
-          throw error;
-        });
-        return {
-          status: 200,
-          url: url.toString(),
-          body,
-          contentType: header('content-type'),
-          etag: header('etag'),
-          lastModified: header('last-modified'),
-        };
-      } catch (error) {
-        if (error instanceof FetchError) throw error;
-        if (signal.aborted)
-          throw new FetchError('timeout', `no complete answer within ${policy.timeoutMs} ms`);
-        throw new FetchError('network', `${url.host}: ${(error as Error).message}`);
-      } finally {
-        await agent.close().catch(() => undefined);
+        url = answer.redirectTo;
       }
+    } catch (error) {
+      if (error instanceof FetchError) throw error;
+      if (signal.aborted)
+        throw new FetchError('timeout', `no complete answer within ${policy.timeoutMs} ms`);
+      throw new FetchError('network', `${url.host}: ${(error as Error).message}`);
     }
   };
 }

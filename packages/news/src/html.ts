@@ -13,6 +13,22 @@ function dateOf(value: string | undefined): Date | undefined {
 
 const clean = (text: string | undefined) => text?.replace(/\s+/g, ' ').trim() || undefined;
 
+/** Elements that end a run of words: without a space there, "<p>One.</p><p>Two.</p>" reads "One.Two.". */
+const BLOCKS =
+  'address, article, aside, blockquote, br, dd, div, dl, dt, figcaption, figure, footer, h1, h2, h3, h4, h5, h6, header, hr, li, ol, p, pre, section, table, td, th, tr, ul';
+
+/**
+ * The text of an HTML fragment, as a reader sees it: tags dropped, entities decoded once,
+ * whitespace collapsed. Undefined when nothing readable is left (a lone image, say).
+ */
+export function htmlText(html: string): string | undefined {
+  if (!/[<&]/.test(html)) return clean(html);
+  const $ = cheerio.load(html, null, false);
+  $('script, style, noscript, template').remove();
+  $(BLOCKS).before(' ').after(' ');
+  return clean($.root().text());
+}
+
 /**
  * Stories listed on an HTML page, found with the source's CSS selectors. Links are
  * resolved against the page; items without a title or an http(s) link are skipped, and
@@ -63,6 +79,10 @@ export interface ArticleMeta {
   text: string | undefined;
 }
 
+/**
+ * Reads an article page: its og:/meta title, description, image and date, its canonical
+ * URL (absolute), and the text of its paragraphs up to `maxTextChars`.
+ */
 export function articleMeta(html: string, pageUrl: string, maxTextChars = 20_000): ArticleMeta {
   const $ = cheerio.load(html);
   const meta = (...names: string[]) => {

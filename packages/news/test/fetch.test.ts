@@ -9,8 +9,14 @@ describe('the news fetcher', () => {
   let server: Server;
   let port: number;
   let bigBytesWritten = 0;
+  /** What the server did for /slow and /stall, in order: "start <id>", "end <id>". */
+  const served: string[] = [];
+  /** Called when the server receives /hold-redirect; it answers once `releaseRedirect` is called. */
+  let onHeldRedirect: () => void = () => undefined;
+  let releaseRedirect: () => void = () => undefined;
   const names: Record<string, string[]> = {
     'feeds.test': ['127.0.0.1'],
+    'other.test': ['127.0.0.1'],
     'internal.test': ['10.0.0.5'],
     'mixed.test': ['93.184.216.34', '10.0.0.1'],
   };
@@ -47,6 +53,39 @@ describe('the news fetcher', () => {
       if (url === '/to-feed') return redirect('/feed');
       const hop = /^\/hop(\d)$/.exec(url);
       if (hop) return redirect(`/hop${Number(hop[1]) + 1}`);
+      const slow = /^\/(slow|stall)\?id=(\w+)$/.exec(url);
+      if (slow) {
+        // Headers at once, then the body a piece at a time: /slow in 5 pieces 20 ms apart,
+        // /stall in pieces 50 ms apart for 10 s.
+        const [, kind, id] = slow;
+        served.push(`start ${id}`);
+        response.writeHead(200, { 'content-type': 'application/rss+xml' });
+        response.flushHeaders();
+        let pieces = kind === 'slow' ? 5 : 200;
+        const timer = setInterval(
+          () => {
+            pieces -= 1;
+            if (pieces > 0) return void response.write('<!-- more -->');
+            clearInterval(timer);
+            // Logged before the last bytes leave, so before the client can have read them.
+            served.push(`end ${id}`);
+            response.end(FEED);
+          },
+          kind === 'slow' ? 20 : 50,
+        );
+        response.on('close', () => clearInterval(timer));
+        return;
+      }
+      const cross = /^\/cross-to-(\w+)\?id=(\w+)$/.exec(url);
+      if (cross) {
+        // Answers after a pause, so two fetches hold their first hosts' slots at once.
+        const [, host, id] = cross;
+        return void setTimeout(() => redirect(`http://${host}.test:${port}/slow?id=${id}`), 100);
+      }
+      if (url === '/hold-redirect') {
+        releaseRedirect = () => redirect(`http://other.test:${port}/feed`);
+        return onHeldRedirect();
+      }
       if (url === '/big') {
         // 50 MB, written as fast as the client reads it.
         response.writeHead(200, { 'content-type': 'application/rss+xml' });
@@ -115,6 +154,61 @@ describe('the news fetcher', () => {
     // The server got to write little more than the cap before the connection closed.
     expect(bigBytesWritten).toBeLessThan(10 * 1024 * 1024);
     expect(process.memoryUsage().rss - before).toBeLessThan(40 * 1024 * 1024);
+  });
+
+  it('holds a host’s slot until the body is read, so slow bodies from one host never overlap', async () => {
+    served.length = 0;
+    const fetch = fetcher({ perHostConcurrency: 1 });
+    const bodies = await Promise.all([fetch(at('/slow?id=a')), fetch(at('/slow?id=b'))]);
+    expect(bodies.map((b) => b.body.toString().endsWith(FEED))).toEqual([true, true]);
+    const [first, second] = [served[0]?.split(' ')[1], served[2]?.split(' ')[1]];
+    expect([first, second].sort()).toEqual(['a', 'b']);
+    expect(served).toEqual([`start ${first}`, `end ${first}`, `start ${second}`, `end ${second}`]);
+  });
+
+  it('counts the time reading the body against the fetch timeout', async () => {
+    // The body would take 10 s; headers come at once.
+    await expect(fetcher({ timeoutMs: 300 })(at('/stall?id=alone'))).rejects.toMatchObject({
+      reason: 'timeout',
+    });
+  });
+
+  it('takes each redirect hop’s slot on its own, so chains crossing two hosts cannot deadlock', async () => {
+    served.length = 0;
+    const fetch = fetcher({ allow: ['feeds.test', 'other.test'], perHostConcurrency: 1 });
+    const [a, b] = await Promise.all([
+      fetch(at('/cross-to-other?id=a')),
+      fetch(`http://other.test:${port}/cross-to-feeds?id=b`),
+    ]);
+    expect([a.url, b.url]).toEqual([
+      `http://other.test:${port}/slow?id=a`,
+      `http://feeds.test:${port}/slow?id=b`,
+    ]);
+  });
+
+  it('gives up at its own deadline while waiting for a busy host’s slot', async () => {
+    const fetch = fetcher({
+      allow: ['feeds.test', 'other.test'],
+      perHostConcurrency: 1,
+      timeoutMs: 500,
+    });
+    const heldRedirectArrived = new Promise<void>((resolve) => (onHeldRedirect = resolve));
+    // Redirected to other.test once the stalled fetch below holds other.test's one slot.
+    const redirected = fetch(at('/hold-redirect'));
+    redirected.catch(() => undefined);
+    await heldRedirectArrived;
+    // Started 200 ms later, so its deadline comes 200 ms after the redirected fetch's.
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    let stalledSettled = false;
+    const stalled = fetch(`http://other.test:${port}/stall?id=holder`).finally(
+      () => (stalledSettled = true),
+    );
+    stalled.catch(() => undefined);
+    while (!served.includes('start holder')) await new Promise((r) => setTimeout(r, 5));
+    releaseRedirect();
+    await expect(redirected).rejects.toMatchObject({ reason: 'timeout' });
+    expect(stalledSettled).toBe(false);
+    await expect(stalled).rejects.toMatchObject({ reason: 'timeout' });
   });
 
   it('refuses a gzip bomb by its decompressed size', async () => {

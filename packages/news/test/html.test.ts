@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { articleMeta, parseListing } from '../src/html.js';
+import { articleMeta, htmlText, parseListing } from '../src/html.js';
 
 const LISTING = `<html><body>
   <nav><a href="/about">About</a></nav>
@@ -61,5 +61,45 @@ describe('articleMeta', () => {
     expect(meta.text).toBe(
       'Tokenized US treasury funds passed ten billion dollars in assets this week, data shows.\n\nAsset managers launched several new funds on public blockchains during the quarter.',
     );
+  });
+});
+
+describe('a date that cannot be read', () => {
+  const localized = 'Mi, 02 Okt 2024 10:00:00 +0200';
+
+  it('leaves a listed story undated rather than an Invalid Date', () => {
+    const [item] = parseListing(
+      `<article><h3>Gold</h3><a href="/1">read</a><time datetime="${localized}">${localized}</time></article>`,
+      {
+        url: 'https://example.com/',
+        selectors: { item: 'article', title: 'h3', link: 'a', date: 'time' },
+      },
+    );
+    expect(item?.title).toBe('Gold');
+    expect(item?.publishedAt).toBeUndefined();
+  });
+
+  it('leaves an article page undated rather than an Invalid Date', () => {
+    const meta = articleMeta(
+      `<html><head><meta property="article:published_time" content="${localized}"></head>
+       <body><time datetime="${localized}"></time></body></html>`,
+      'https://example.com/1',
+    );
+    expect(meta.publishedAt).toBeUndefined();
+  });
+});
+
+describe('htmlText', () => {
+  it('reads HTML as text: tags dropped, blocks apart, entities decoded once', () => {
+    expect(
+      htmlText(
+        '<p>Gold &amp; silver <b>rose</b>&nbsp;2%.</p><p>Write &amp;lt; for <.</p><script>x()</script>',
+      ),
+    ).toBe('Gold & silver rose 2%. Write &lt; for <.');
+  });
+
+  it('gives nothing for markup without words, and plain text as it is', () => {
+    expect(htmlText('<p><img src="chart.png"></p>')).toBeUndefined();
+    expect(htmlText('  Plain   lead.\n')).toBe('Plain lead.');
   });
 });
