@@ -6,3 +6,4 @@ export * from './near-duplicates.js';
 export * from './html.js';
 export * from './checklist.js';
 export * from './control.js';
+export * from './links.js';

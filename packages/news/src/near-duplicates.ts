@@ -58,6 +58,26 @@ export function signature(text: string): Uint32Array {
   return values;
 }
 
+/** Words a lead needs before it tells a story apart on its own. */
+export const MIN_LEAD_WORDS = 12;
+
+/**
+ * The text a story's near-duplicates are found by: its lead alone when the lead is long
+ * enough, since wire copy is republished under new headlines over the same lead (title and
+ * lead together then score under the threshold); the title where there is no such lead.
+ */
+export function storyKey(
+  title: string,
+  lead: string | undefined,
+): { text: string; keyedBy: 'lead' | 'title' } {
+  const words = normalizeText(lead ?? '')
+    .split(' ')
+    .filter(Boolean).length;
+  return words >= MIN_LEAD_WORDS
+    ? { text: lead!, keyedBy: 'lead' }
+    : { text: title, keyedBy: 'title' };
+}
+
 /** The share of equal positions: an estimate of the Jaccard similarity. */
 export function similarity(a: Uint32Array, b: Uint32Array): number {
   let equal = 0;
@@ -72,6 +92,13 @@ export function similarity(a: Uint32Array, b: Uint32Array): number {
  * pairs under 0.5 stay apart.
  */
 export const NEAR_DUPLICATE_THRESHOLD = 0.7;
+
+/**
+ * The estimate at which two headlines alone count as one story. A headline has a handful
+ * of shingles, so one changed word leaves it at 0.7 ("Gold price report, day 5" and
+ * "…, day 6" are two stories); copies of one headline are equal once normalised.
+ */
+export const TITLE_DUPLICATE_THRESHOLD = 0.9;
 
 /**
  * Finds near-duplicates among recent articles in about constant time per article:
@@ -102,16 +129,24 @@ export class NearDuplicateIndex<Id> {
     return keys;
   }
 
-  /** The most similar indexed article at or above the threshold, if any. */
-  find(sig: Uint32Array): { id: Id; similarity: number } | undefined {
+  /**
+   * The most similar indexed article at or above the threshold (the index's, or a stricter
+   * one for this call), if any, among those `accept` lets through.
+   */
+  find(
+    sig: Uint32Array,
+    options: { accept?: (id: Id) => boolean; threshold?: number } = {},
+  ): { id: Id; similarity: number } | undefined {
+    const threshold = options.threshold ?? this.threshold;
     let best: { id: Id; similarity: number } | undefined;
     const seen = new Set<Id>();
     for (const key of this.bandKeys(sig)) {
       for (const id of this.buckets.get(key) ?? []) {
         if (seen.has(id)) continue;
         seen.add(id);
+        if (options.accept && !options.accept(id)) continue;
         const score = similarity(sig, this.signatures.get(id)!);
-        if (score >= this.threshold && (!best || score > best.similarity))
+        if (score >= threshold && (!best || score > best.similarity))
           best = { id, similarity: score };
       }
     }

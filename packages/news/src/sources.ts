@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
-import { z } from 'zod';
+import { envVar, z } from '@herald/config';
 
 const selectors = z.object({
   item: z.string().min(1).describe('CSS selector of one story on the page'),
@@ -25,11 +25,8 @@ export const sourceSchema = z
     kind: z.enum(['rss', 'html']),
     categories: z.array(z.string().regex(/^[a-z][a-z0-9-]*$/)).min(1),
     weight: z.number().positive().max(10).default(1),
-    /** Least time between two fetches of this source, e.g. 30m. */
-    interval: z
-      .string()
-      .regex(/^\d+(s|m|h)$/, 'a duration like 30m, 2h or 90s')
-      .optional(),
+    /** Least time between two fetches of this source, written like 30m; read as milliseconds. */
+    interval: envVar.durationMs().optional(),
     selectors: selectors.optional(),
   })
   .strict()

@@ -1,10 +1,14 @@
 export { buildApp, type AppDeps } from './app.js';
+export * from './archive.js';
 export * from './compose.js';
 export * from './cycle.js';
 export * from './env.js';
+export * from './items.js';
 export * from './judge.js';
 export * from './leader.js';
 export * from './metrics.js';
 export * from './posts.js';
 export * from './publisher.js';
 export * from './service.js';
+export * from './source-health.js';
+export * from './story-index.js';

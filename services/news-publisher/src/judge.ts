@@ -2,6 +2,8 @@ import { AiError, type AiClient } from '@herald/ai';
 import type { Logger } from '@herald/logger';
 import { scoreArticle, type Checklist } from '@herald/news';
 import { z } from 'zod';
+import type { CycleDeps, CycleReport } from './cycle.js';
+import type { Lease } from './leader.js';
 
 /** The article a verdict is asked for. */
 export interface Candidate {
@@ -138,3 +140,83 @@ export function createJudge(deps: {
 }
 
 export type Judge = ReturnType<typeof createJudge>;
+
+/**
+ * Judges the stories still without a verdict, a few at a time: the checklist's first pass
+ * for every one, the LLM for those it lets through, up to the cycle's LLM budget (the rest
+ * wait for the next cycle).
+ */
+export async function judgeStories(
+  deps: Pick<CycleDeps, 'pool' | 'judge' | 'metrics' | 'config'>,
+  lease: Lease,
+  report: CycleReport,
+): Promise<void> {
+  const { pool, metrics } = deps;
+  const pending = await pool.query<{
+    id: string;
+    title: string;
+    summary: string | null;
+    source_id: string;
+    url: string;
+    weight: number;
+  }>(
+    `SELECT s.id, a.title, a.summary, a.source_id, a.url, src.weight
+     FROM stories s
+     JOIN LATERAL (SELECT * FROM articles WHERE story_id = s.id ORDER BY id LIMIT 1) a ON true
+     JOIN sources src ON src.id = a.source_id
+     WHERE s.relevant IS NULL AND s.first_seen_at > now() - make_interval(secs => $1)
+     ORDER BY s.id DESC
+     LIMIT 5000`,
+    [deps.config.maxAgeMs / 1000],
+  );
+  const queue = [...pending.rows];
+  let llmBudget = deps.config.maxVerdictsPerCycle;
+  const worker = async () => {
+    for (let story = queue.shift(); story; story = queue.shift()) {
+      lease.assertHeld();
+      const candidate = {
+        title: story.title,
+        lead: story.summary ?? undefined,
+        source: story.source_id,
+        url: story.url,
+      };
+      let verdict = deps.judge.firstPass(candidate);
+      if (!verdict) {
+        if (llmBudget <= 0) continue;
+        llmBudget -= 1;
+        verdict = await deps.judge.secondPass(candidate, lease.lost);
+      }
+      await pool.query(
+        `UPDATE stories SET relevant = $2, category = $3, score = $4, verdict_reason = $5,
+           verdict_by = $6, summary = $7 WHERE id = $1`,
+        [
+          story.id,
+          verdict.relevant,
+          verdict.category ?? null,
+          verdict.score * story.weight,
+          verdict.reason.slice(0, 500),
+          verdict.by,
+          verdict.summary ?? null,
+        ],
+      );
+      await pool.query(
+        `UPDATE articles SET relevant = $2, category = $3, score = $4, verdict_reason = $5,
+           verdict_by = $6 WHERE story_id = $1 AND relevant IS NULL`,
+        [
+          story.id,
+          verdict.relevant,
+          verdict.category ?? null,
+          verdict.score,
+          verdict.reason.slice(0, 500),
+          verdict.by,
+        ],
+      );
+      if (!verdict.relevant) report.articles.irrelevant += 1;
+      metrics.articles.inc({
+        source: story.source_id,
+        outcome: verdict.relevant ? 'relevant' : 'irrelevant',
+      });
+    }
+  };
+  await Promise.all(Array.from({ length: deps.config.judgeConcurrency }, worker));
+}

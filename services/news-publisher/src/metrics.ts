@@ -40,8 +40,20 @@ export function createNewsMetrics(registry: Registry) {
     }),
     articles: new Counter({
       name: 'herald_news_articles_total',
-      help: 'Articles by source and outcome: new, duplicate, near_duplicate, stale, irrelevant, relevant, posted',
+      help: 'Articles by source and outcome: new, duplicate, near_duplicate, stale, irrelevant, relevant, posted, archive_failed',
       labelNames: ['source', 'outcome'],
+      registers: [registry],
+    }),
+    itemsSkipped: new Counter({
+      name: 'herald_news_items_skipped_total',
+      help: 'Feed items left out by source and reason: no_title, no_link, not_http, private_address, local_name, malformed',
+      labelNames: ['source', 'reason'],
+      registers: [registry],
+    }),
+    itemsRepaired: new Counter({
+      name: 'herald_news_items_repaired_total',
+      help: 'Feed items kept after a repair, by source and repair: bad_date, title_from_lead, clipped, control_characters, boilerplate_lead, bad_image',
+      labelNames: ['source', 'repair'],
       registers: [registry],
     }),
     verdicts: new Counter({
@@ -52,7 +64,7 @@ export function createNewsMetrics(registry: Registry) {
     }),
     posts: new Counter({
       name: 'herald_news_posts_total',
-      help: 'Channel posts by outcome: posted, reposted (an older leader left it unrecorded), taken, failed',
+      help: 'Channel posts by outcome: posted, reposted (an older leader left it unrecorded), taken, failed; late-link edits: edited, edit_refused, edit_failed',
       labelNames: ['outcome'],
       registers: [registry],
     }),

@@ -70,6 +70,9 @@ export function createPublisher(deps: {
   return {
     /** Leads or stands by until `stop` aborts. */
     async run(stop: AbortSignal): Promise<void> {
+      // The near-duplicate window loads while this replica waits for the lock or its
+      // first tick, so neither the first cycle nor a takeover waits for it.
+      cycle.stories.warm();
       while (!stop.aborted) {
         const lease = await deps.leadership.campaign(stop);
         if (!lease) return;

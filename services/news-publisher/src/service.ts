@@ -11,12 +11,13 @@ import {
 import type { ServiceRuntime } from '@herald/ops';
 import { createSender, sendLimitsFromEnv } from '@herald/telegram';
 import { Telegram } from 'telegraf';
-import { DEFAULT_CYCLE_CONFIG, StoryIndex, type CycleConfig } from './cycle.js';
+import { DEFAULT_CYCLE_CONFIG, type CycleConfig } from './cycle.js';
 import type { NewsPublisherEnv } from './env.js';
 import { createJudge } from './judge.js';
 import { createLeadership } from './leader.js';
 import { createNewsMetrics } from './metrics.js';
 import { createPublisher } from './publisher.js';
+import { StoryIndex } from './story-index.js';
 
 export const DEFAULT_SOURCES_FILE = fileURLToPath(new URL('../sources.yaml', import.meta.url));
 export const DEFAULT_CHECKLIST_FILE = fileURLToPath(new URL('../checklist.yaml', import.meta.url));
@@ -73,6 +74,7 @@ export function createNewsPublisher(deps: {
     maxAgeMs: env.NEWS_MAX_AGE,
     nearDuplicateWindowMs: env.NEWS_DEDUP_WINDOW,
     retentionMs: env.NEWS_RETENTION,
+    fetchAllow: env.NEWS_FETCH_ALLOW,
     ...deps.config,
   };
   const control = deps.control ?? createNewsControl(runtime.store);
@@ -83,6 +85,11 @@ export function createNewsPublisher(deps: {
     role: config.role,
     ttlMs: env.NEWS_LOCK_TTL,
   });
+  const stories = new StoryIndex(
+    runtime.pool,
+    config.nearDuplicateWindowMs,
+    config.titleOnlyWindowMs,
+  );
   const publisher = createPublisher({
     leadership,
     control,
@@ -107,7 +114,7 @@ export function createNewsPublisher(deps: {
       logger,
       metrics,
       config,
-      stories: new StoryIndex(runtime.pool, config.nearDuplicateWindowMs),
+      stories,
       paused: async () => (await control.pausedBy().catch(() => undefined)) !== undefined,
     },
   });

@@ -4,6 +4,7 @@ import {
   bigserial,
   boolean,
   customType,
+  date,
   index,
   pgTable,
   real,
@@ -18,7 +19,8 @@ const tsvector = customType<{ data: string }>({ dataType: () => 'tsvector' });
 
 /**
  * An article as fetched from a source. Exact duplicates are refused by the unique
- * canonical URL and content hash; the full-text column feeds /gold, /rwa and /summary.
+ * canonical URL, and by the content hash within one source and day; the full-text column
+ * feeds /gold, /rwa and /summary.
  */
 export const articles = pgTable(
   'articles',
@@ -41,6 +43,12 @@ export const articles = pgTable(
     imageUrl: text('image_url'),
     publishedAt: timestamp('published_at', { withTimezone: true }),
     fetchedAt: timestamp('fetched_at', { withTimezone: true }).notNull().defaultNow(),
+    /** The UTC day it was first seen: the scope of exact-content dedup. A daily "Gold price
+     * today" with a new link is a new article the next day, while a source repeating an
+     * item under a second URL the same day stays one article. */
+    fetchedOn: date('fetched_on').generatedAlwaysAs(
+      (): SQL => sql`(fetched_at AT TIME ZONE 'UTC')::date`,
+    ),
     relevant: boolean('relevant'),
     category: text('category'),
     score: real('score'),
@@ -53,7 +61,11 @@ export const articles = pgTable(
   },
   (table) => [
     uniqueIndex('articles_canonical_url_key').on(table.canonicalUrl),
-    uniqueIndex('articles_content_hash_key').on(table.contentHash),
+    uniqueIndex('articles_source_content_day_key').on(
+      table.sourceId,
+      table.contentHash,
+      table.fetchedOn,
+    ),
     index('articles_story_idx').on(table.storyId),
     index('articles_published_idx').on(table.publishedAt),
     index('articles_search_idx').using('gin', table.search),

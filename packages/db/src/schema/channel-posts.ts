@@ -31,6 +31,16 @@ export const channelPosts = pgTable(
       .default('sending'),
     telegramMessageId: integer('telegram_message_id'),
     text: text('text').notNull(),
+    /** The articles whose links `text` carries; a later copy of the story edits them in. */
+    articleIds: bigint('article_ids', { mode: 'number' })
+      .array()
+      .notNull()
+      .default(sql`'{}'`),
+    /** An edit claimed under `editEpoch` whose Telegram answer is not yet recorded. */
+    editText: text('edit_text'),
+    editArticleIds: bigint('edit_article_ids', { mode: 'number' }).array(),
+    editEpoch: bigint('edit_epoch', { mode: 'number' }),
+    editedAt: timestamp('edited_at', { withTimezone: true }),
     postedAt: timestamp('posted_at', { withTimezone: true }).notNull().defaultNow(),
   },
   (table) => [

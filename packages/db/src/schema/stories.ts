@@ -28,8 +28,13 @@ export const stories = pgTable(
     verdictBy: text('verdict_by', { enum: ['llm', 'checklist'] }),
     /** The AI's short summary with market context; null when the LLM did not judge it. */
     summary: text('summary'),
-    /** MinHash signature (128 × uint32, little-endian) of title and lead, for near-duplicates. */
+    /** MinHash signature (128 × uint32, little-endian) for near-duplicates, of the text
+     * named by `keyedBy`. */
     signature: bytea('signature').notNull(),
+    /** What the signature covers: `lead` (the lead alone, long enough to tell stories
+     * apart), `title` (no usable lead), or null for stories signed over title and lead
+     * together before leads were keyed on their own. */
+    keyedBy: text('keyed_by', { enum: ['lead', 'title'] }),
     firstSeenAt: timestamp('first_seen_at', { withTimezone: true }).notNull().defaultNow(),
   },
   (table) => [index('stories_first_seen_idx').on(table.firstSeenAt)],
