@@ -21,6 +21,11 @@ const RUN_NOW = 'news:run-now';
 // A run request nobody took within a day is stale: the publisher was down.
 const RUN_REQUEST_TTL_S = 86_400;
 
+// One in-process control per store: in local mode the bot that hears /admin news and the
+// publisher that obeys it each ask for a control, and must get the same one.
+const inProcess = new WeakMap<StateStore, NewsControl>();
+
+/** The news control kept in `store`: Redis keys, or for an in-process store one shared object. */
 export function createNewsControl(store: StateStore): NewsControl {
   if (store.kind === 'redis') {
     const { redis } = store;
@@ -32,9 +37,11 @@ export function createNewsControl(store: StateStore): NewsControl {
       takeRunRequest: async () => (await redis.getdel(RUN_NOW)) ?? undefined,
     };
   }
+  const existing = inProcess.get(store);
+  if (existing) return existing;
   let paused: string | undefined;
   let runRequest: string | undefined;
-  return {
+  const control: NewsControl = {
     pause: async (by) => void (paused = by),
     resume: async () => void (paused = undefined),
     pausedBy: async () => paused,
@@ -45,4 +52,6 @@ export function createNewsControl(store: StateStore): NewsControl {
       return taken;
     },
   };
+  inProcess.set(store, control);
+  return control;
 }

@@ -390,3 +390,276 @@ if (!fixtures) {
     });
   });
 }
+
+describe('feeds as the world writes them', () => {
+  /** An RSS body with items written by hand, as a real site's CMS writes them. */
+  const rss = (items: string) => `<?xml version="1.0" encoding="UTF-8"?>
+<rss version="2.0"><channel><title>Site</title><link>https://site.example/</link>
+${items}
+</channel></rss>`;
+
+  it('posts from every source while one feed carries dates in another language', async () => {
+    // A German site's CMS: localized day and month names, which feedparser cannot read.
+    h.feeds.setResponse('/de.xml', {
+      status: 200,
+      contentType: 'application/rss+xml',
+      body: rss(`<item><title>Goldpreis: Zentralbanken kaufen Gold in Rekordmenge</title>
+        <link>https://de.example/gold-zentralbanken</link>
+        <description>Die Zentralbanken kauften im Oktober so viel Gold wie nie.</description>
+        <pubDate>Mi, 02 Okt 2024 10:00:00 +0200</pubDate></item>
+        <item><title>Gold bullion demand climbs in Frankfurt</title>
+        <link>https://de.example/gold-frankfurt</link>
+        <pubDate>mardi 3 décembre 2024</pubDate></item>
+        <item><title>Gold bullion futures from the year 2999</title>
+        <link>https://de.example/gold-future</link>
+        <pubDate>Fri, 01 Jan 2999 00:00:00 GMT</pubDate></item>`),
+    });
+    h.feeds.setFeed('/en.xml', [
+      {
+        title: 'Gold bullion hits a record as central banks buy',
+        link: 'https://en.example/gold-record',
+        publishedAt: minutesAgo(5),
+      },
+    ]);
+    const news = h.publisher([
+      { id: 'site-de', path: '/de.xml' },
+      { id: 'site-en', path: '/en.xml' },
+    ]);
+    const report = await runOnce(news);
+
+    expect(report.sources).toMatchObject({ fetched: 2, failed: 0 });
+    expect(h.posts().some((post) => post.includes('Gold bullion hits a record'))).toBe(true);
+    // The unreadable dates count as missing: first seen stands in, and the items are kept.
+    const de = await h.runtime.pool.query<{ url: string; published_at: Date | null }>(
+      "SELECT url, published_at FROM articles WHERE source_id = 'site-de' ORDER BY url",
+    );
+    expect(de.rows).toEqual([
+      { url: 'https://de.example/gold-frankfurt', published_at: null },
+      { url: 'https://de.example/gold-future', published_at: null },
+      { url: 'https://de.example/gold-zentralbanken', published_at: null },
+    ]);
+    expect(await h.metric('herald_news_items_repaired_total', { repair: 'bad_date' })).toBe(1);
+    await news.close();
+  });
+
+  it('leaves out links a reader cannot open, counting each with its reason', async () => {
+    h.feeds.setResponse('/odd.xml', {
+      status: 200,
+      contentType: 'application/rss+xml',
+      body: rss(`
+        <item><title>Gold bullion on the intranet</title><link>http://10.1.2.3/gold</link></item>
+        <item><title>Gold bullion at home</title><link>http://localhost:8080/gold</link></item>
+        <item><title>Gold bullion metadata</title><link>http://169.254.169.254/latest</link></item>
+        <item><title>Gold bullion on a private name</title><link>https://cms.internal/gold</link></item>
+        <item><title>Gold bullion script</title><link>javascript:alert(1)</link></item>
+        <item><title></title><link>https://site.example/untitled</link></item>
+        <item><title>Gold bullion for everyone</title><link>https://site.example/gold</link></item>`),
+    });
+    const news = h.publisher([{ id: 'odd', path: '/odd.xml' }]);
+    const report = await runOnce(news);
+
+    const posts = h.posts();
+    expect(posts).toHaveLength(1);
+    expect(posts[0]).toContain('https://site.example/gold');
+    expect(report.articles.skipped).toBeGreaterThanOrEqual(4);
+    expect(await h.metric('herald_news_items_skipped_total', { reason: 'private_address' })).toBe(
+      2,
+    );
+    expect(await h.metric('herald_news_items_skipped_total', { reason: 'local_name' })).toBe(2);
+    const archived = await h.runtime.pool.query('SELECT url FROM articles');
+    expect(archived.rows).toEqual([{ url: 'https://site.example/gold' }]);
+    await news.close();
+  });
+
+  it('keeps a source whose items cannot be archived from stopping the others, and loses none of them', async () => {
+    h.feeds.setFeed('/a.xml', [
+      {
+        title: 'Gold bullion breaks out as the trigger fires',
+        link: 'https://site-a.example/gold-trigger',
+        summary: 'Gold bullion rallied.',
+        publishedAt: minutesAgo(5),
+      },
+      {
+        title: 'Gold bullion second item of the failing source',
+        link: 'https://site-a.example/gold-second',
+        publishedAt: minutesAgo(5),
+      },
+    ]);
+    h.feeds.setFeed('/b.xml', [
+      {
+        title: 'Gold bullion from the healthy source',
+        link: 'https://site-b.example/gold',
+        publishedAt: minutesAgo(5),
+      },
+    ]);
+    // A fault between archiving an article and starting its story: Postgres refuses the
+    // story (as a crash at that instant would leave it).
+    await h.runtime.pool.query(`
+      CREATE OR REPLACE FUNCTION fail_story() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        IF NEW.title LIKE '%trigger fires%' THEN RAISE EXCEPTION 'injected fault'; END IF;
+        RETURN NEW;
+      END $$;
+      CREATE TRIGGER fail_story BEFORE INSERT ON stories
+        FOR EACH ROW EXECUTE FUNCTION fail_story();`);
+    const news = h.publisher([
+      { id: 'site-a', path: '/a.xml' },
+      { id: 'site-b', path: '/b.xml' },
+    ]);
+    try {
+      const first = await runOnce(news);
+      expect(first.sources).toMatchObject({ fetched: 1, failed: 1 });
+      expect(h.posts()).toHaveLength(1);
+      expect(h.posts()[0]).toContain('healthy source');
+      // Nothing of the failing source was kept half-way, and its health says why.
+      const orphans = await h.runtime.pool.query(
+        "SELECT id FROM articles WHERE source_id = 'site-a'",
+      );
+      expect(orphans.rowCount).toBe(0);
+      const health = await h.runtime.pool.query<{ last_error: string }>(
+        "SELECT last_error FROM sources WHERE id = 'site-a'",
+      );
+      expect(health.rows[0]!.last_error).toMatch(/^archive_failed: .*injected fault/);
+    } finally {
+      await h.runtime.pool.query('DROP TRIGGER fail_story ON stories');
+    }
+    // Once the fault is gone, the next cycle reads the whole feed again (no 304 hides the
+    // items) and posts both stories.
+    await runOnce(news);
+    const posts = h.posts();
+    expect(posts).toHaveLength(3);
+    expect(posts.some((post) => post.includes('the trigger fires'))).toBe(true);
+    expect(posts.some((post) => post.includes('second item of the failing source'))).toBe(true);
+    await news.close();
+  });
+
+  it("posts a recurring headline again on a new day, with the day's new link", async () => {
+    h.feeds.setFeed('/daily.xml', [
+      { title: 'Gold price today', link: 'https://daily.example/gold/2026-11-30' },
+    ]);
+    const news = h.publisher([{ id: 'daily', path: '/daily.xml' }]);
+    await runOnce(news);
+    expect(h.posts()).toHaveLength(1);
+    // A day passes.
+    await h.runtime.pool.query(
+      "UPDATE articles SET fetched_at = fetched_at - interval '1 day'; UPDATE stories SET first_seen_at = first_seen_at - interval '1 day'",
+    );
+    h.feeds.setFeed('/daily.xml', [
+      { title: 'Gold price today', link: 'https://daily.example/gold/2026-12-01' },
+      { title: 'Gold price today', link: 'https://daily.example/gold/2026-11-30' },
+    ]);
+    const news2 = h.publisher([{ id: 'daily', path: '/daily.xml' }]);
+    const report = await runOnce(news2);
+    expect(report.articles).toMatchObject({ new: 1, duplicate: 1 });
+    const posts = h.posts();
+    expect(posts).toHaveLength(2);
+    expect(posts[1]).toContain('https://daily.example/gold/2026-12-01');
+    // The same day, the same headline under another link is still one article.
+    h.feeds.setFeed('/daily.xml', [
+      { title: 'Gold price today', link: 'https://daily.example/gold/2026-12-01?page=2' },
+    ]);
+    const again = await runOnce(news2);
+    expect(again.articles).toMatchObject({ new: 0, duplicate: 1 });
+    expect(h.posts()).toHaveLength(2);
+    await news.close();
+    await news2.close();
+  });
+
+  it('joins a rewritten headline over the same lead to its story: one post, both links', async () => {
+    const lead =
+      'Central banks bought 1,037 tonnes of gold bullion last year, the second highest on record, as reserve managers in emerging markets kept diversifying away from the dollar.';
+    h.feeds.setFeed('/wire.xml', [
+      {
+        title: 'Central banks keep buying gold at near-record pace',
+        link: 'https://wire.example/cb-gold',
+        summary: lead,
+        publishedAt: minutesAgo(30),
+      },
+    ]);
+    h.feeds.setFeed('/paper.xml', [
+      {
+        title: 'Reserve managers pile into bullion as dollar doubts grow',
+        link: 'https://paper.example/markets/bullion-reserves',
+        summary: lead,
+        publishedAt: minutesAgo(10),
+      },
+    ]);
+    const news = h.publisher([
+      { id: 'wire', path: '/wire.xml' },
+      { id: 'paper', path: '/paper.xml' },
+    ]);
+    const report = await runOnce(news);
+    expect(report.articles).toMatchObject({ new: 1, nearDuplicate: 1 });
+    const posts = h.posts();
+    expect(posts).toHaveLength(1);
+    expect(posts[0]).toContain('https://wire.example/cb-gold');
+    expect(posts[0]).toContain('https://paper.example/markets/bullion-reserves');
+    await news.close();
+  });
+});
+
+describe('late links', () => {
+  const story = {
+    title: 'Gold bullion hits record as central banks buy',
+    summary:
+      'Gold rose to a record high on Tuesday as central banks kept buying bullion at a fast pace, traders in London said.',
+  };
+
+  it('edits a posted story to add the link of a site that carried it later, once', async () => {
+    h.feeds.setFeed('/a.xml', [
+      { ...story, link: 'https://site-a.example/gold-record', publishedAt: minutesAgo(30) },
+    ]);
+    h.feeds.setFeed('/b.xml', []);
+    const news = h.publisher([
+      { id: 'site-a', path: '/a.xml' },
+      { id: 'site-b', path: '/b.xml' },
+    ]);
+    await runOnce(news);
+    expect(h.posts()).toHaveLength(1);
+    expect(h.posts()[0]).not.toContain('site-b.example');
+
+    // Site B carries the story an hour later.
+    h.feeds.setFeed('/b.xml', [
+      { ...story, link: 'https://site-b.example/markets/gold', publishedAt: minutesAgo(1) },
+    ]);
+    const report = await runOnce(news);
+    expect(report.edited).toBe(1);
+    const edits = h.bot.callsOf('editMessageText');
+    expect(edits).toHaveLength(1);
+    expect(String(edits[0]!.payload.text)).toContain('https://site-a.example/gold-record');
+    expect(String(edits[0]!.payload.text)).toContain('https://site-b.example/markets/gold');
+    expect(parseTelegramHtml(String(edits[0]!.payload.text)).ok).toBe(true);
+    const sent = await h.runtime.pool.query<{ telegram_message_id: number }>(
+      'SELECT telegram_message_id FROM channel_posts',
+    );
+    expect(edits[0]!.payload.message_id).toBe(sent.rows[0]!.telegram_message_id);
+    expect(h.posts()).toHaveLength(1);
+
+    // Nothing new: no edit again.
+    const quiet = await runOnce(news);
+    expect(quiet.edited).toBe(0);
+    expect(h.bot.callsOf('editMessageText')).toHaveLength(1);
+    expect(await h.metric('herald_news_posts_total', { outcome: 'edited' })).toBe(1);
+    await news.close();
+  });
+
+  it('leaves posts older than the edit window as they are', async () => {
+    h.feeds.setFeed('/a.xml', [
+      { ...story, link: 'https://site-a.example/gold-record', publishedAt: minutesAgo(30) },
+    ]);
+    h.feeds.setFeed('/b.xml', []);
+    const news = h.publisher([
+      { id: 'site-a', path: '/a.xml' },
+      { id: 'site-b', path: '/b.xml' },
+    ]);
+    await runOnce(news);
+    await h.runtime.pool.query("UPDATE channel_posts SET posted_at = now() - interval '2 days'");
+    h.feeds.setFeed('/b.xml', [
+      { ...story, link: 'https://site-b.example/markets/gold', publishedAt: minutesAgo(1) },
+    ]);
+    const report = await runOnce(news);
+    expect(report.edited).toBe(0);
+    expect(h.bot.callsOf('editMessageText')).toHaveLength(0);
+    await news.close();
+  });
+});
