@@ -44,6 +44,10 @@ export interface BotApiDouble {
   readonly drafts: DraftCall[];
   /** Every error answer given, in order (429s included). */
   readonly refusals: { method: string; code: number; description: string }[];
+  /** Edits Telegram applied (a refused or not-modifying edit is not here), in order. */
+  readonly edits: { chatId: string; messageId: number; text: string }[];
+  /** A message's text as readers see it now, after any edits. */
+  messageText(chatId: number | string, messageId: number): string | undefined;
   /** 429 answers given so far. */
   readonly tooManyRequests: number;
   /** The id of the last message sent through the double. */
@@ -147,6 +151,7 @@ export async function startBotApiDouble(
   }[] = [];
 
   const refusals: { method: string; code: number; description: string }[] = [];
+  const edits: { chatId: string; messageId: number; text: string }[] = [];
 
   app.post<{
     Params: { token: string; method: string };
@@ -247,6 +252,11 @@ export async function startBotApiDouble(
               );
           }
           messages.set(key, content);
+          edits.push({
+            chatId: String(payload.chat_id),
+            messageId: Number(payload.message_id),
+            text,
+          });
           return {
             ok: true,
             result: {
@@ -426,6 +436,11 @@ export async function startBotApiDouble(
     },
     drafts,
     refusals,
+    edits,
+    messageText(chatId, id) {
+      const content = messages.get(`${String(chatId)}:${id}`);
+      return content === undefined ? undefined : (JSON.parse(content) as [string])[0];
+    },
     get tooManyRequests() {
       return tooManyRequests;
     },

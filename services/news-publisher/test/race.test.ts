@@ -1,6 +1,7 @@
 // Two publisher processes race for the channel while one is killed (SIGKILL) or frozen
 // (SIGSTOP) past the lock's TTL in the middle of posting, again and again, over at least
-// 100 cycles. Every relevant story must reach the channel exactly once, none missed.
+// 100 cycles. Every relevant story must reach the channel exactly once, none missed, and
+// every late copy's link must be edited into its post once.
 //
 // "Mid-post" here is after the leader claimed a story in Postgres and before its request
 // left: it sleeps until its send slot, which the test reads from the sender's reservation
@@ -207,11 +208,21 @@ describe('two publishers racing through kills and freezes', () => {
     const relevant: FeedStory[] = [];
     const irrelevant: FeedStory[] = [];
     let feeding = true;
+    // Late copies: another site carries every third relevant story a second later, after
+    // it was (most likely) posted; the post is edited to add that site's link.
+    const late: { story: FeedStory; link: string }[] = [];
     const feeder = (async () => {
       for (let i = 0; feeding; i += 1) {
         const story = newStory(i % 4 !== 3);
         (i % 4 !== 3 ? relevant : irrelevant).push(story);
-        feeds.addStories(i % 2 === 0 ? '/a.xml' : '/b.xml', story);
+        const path = i % 2 === 0 ? '/a.xml' : '/b.xml';
+        feeds.addStories(path, story);
+        const earlier = relevant.at(-5);
+        if (i % 3 === 0 && earlier && !late.some((copy) => copy.story === earlier)) {
+          const link = earlier.link.replace('gold.example', 'late.example');
+          late.push({ story: earlier, link });
+          feeds.addStories(path === '/a.xml' ? '/b.xml' : '/a.xml', { ...earlier, link });
+        }
         await new Promise((r) => setTimeout(r, 200));
       }
     })();
@@ -271,10 +282,37 @@ describe('two publishers racing through kills and freezes', () => {
       'SELECT state, count(*) AS n FROM channel_posts GROUP BY state',
     );
     expect(rows).toEqual([{ state: 'sent', n: String(all.length) }]);
+    // Each late link reaches its post once: edited in by one leader, never twice, and
+    // no edit that changed nothing went through (a stale leader's repeat would).
+    const { rows: sent } = await pool.query<{ title: string; telegram_message_id: number }>(
+      `SELECT s.title, p.telegram_message_id FROM channel_posts p
+       JOIN stories s ON s.id = p.story_id`,
+    );
+    const messageOf = new Map(sent.map((row) => [row.title, row.telegram_message_id]));
+    await waitFor(
+      () =>
+        late.every(({ story, link }) =>
+          bot.messageText(CHANNEL, messageOf.get(story.title)!)?.includes(escapeHtml(link)),
+        ),
+      { timeoutMs: 30_000, what: 'every late link to be edited into its post' },
+    );
+    const editsOf = new Map<number, string[]>();
+    for (const edit of bot.edits) {
+      editsOf.set(edit.messageId, [...(editsOf.get(edit.messageId) ?? []), edit.text]);
+    }
+    for (const { story, link } of late) {
+      const texts = editsOf.get(messageOf.get(story.title)!) ?? [];
+      // Edited once, or posted with the late link already in it (it came before the post).
+      expect(texts.length).toBeLessThanOrEqual(1);
+      expect(texts.filter((text) => text.includes(escapeHtml(link))).length).toBe(texts.length);
+    }
+    const edited = [...editsOf.values()].filter((texts) => texts.length > 0).length;
+    expect(edited).toBeGreaterThan(0);
+    expect(bot.edits.length).toBe(edited);
     expect(events).toHaveLength(4);
     expect(cycles()).toBeGreaterThanOrEqual(100);
     process.stdout.write(
-      `race: ${cycles()} cycles, ${all.length} posts, epochs up to ${(await leader()).epoch}; ${events.join('; ')}\n`,
+      `race: ${cycles()} cycles, ${all.length} posts, ${bot.edits.length} late-link edits of ${late.length} late copies, epochs up to ${(await leader()).epoch}; ${events.join('; ')}\n`,
     );
   }, 300_000);
 });
