@@ -18,6 +18,11 @@ export const CONSOLE_BOT = {
 } as const;
 /** Any well-formed token; the console API accepts only this one. */
 export const CONSOLE_TOKEN = '2:console-chat-only-not-a-real-token';
+/**
+ * The news channel of the console. Posts are recorded per channel, so what was shown
+ * here is still posted to a real NEWS_CHANNEL_ID once a token is set.
+ */
+export const CONSOLE_CHANNEL = '@herald_console_channel';
 
 interface InlineButton {
   text: string;
@@ -29,13 +34,33 @@ export interface ConsoleOutput {
   message(text: string, buttons: InlineButton[]): void;
   /** A short notice (callback answers, edits). */
   notice(text: string): void;
+  /** A post to the news channel, as plain text. */
+  channelPost(text: string): void;
 }
 
-const ENTITIES: Record<string, string> = { '&lt;': '<', '&gt;': '>', '&quot;': '"', '&amp;': '&' };
+const ENTITIES: Record<string, string> = { lt: '<', gt: '>', quot: '"', amp: '&' };
 
-/** Telegram HTML to what a terminal can show: tags dropped, entities decoded. */
+const decode = (html: string) =>
+  html.replace(/&(lt|gt|quot|amp|#\d{1,7}|#x[\da-fA-F]{1,6});/g, (entity, name: string) =>
+    name.startsWith('#')
+      ? String.fromCodePoint(Number(name.startsWith('#x') ? `0${name.slice(1)}` : name.slice(1)))
+      : (ENTITIES[name] ?? entity),
+  );
+
+/**
+ * Telegram HTML to what a terminal can show: tags dropped, entities decoded, and each link
+ * as `text (url)`, since a terminal cannot hide a URL behind its text.
+ */
 export function htmlToText(html: string): string {
-  return html.replace(/<[^>]+>/g, '').replace(/&(lt|gt|quot|amp);/g, (e) => ENTITIES[e] ?? e);
+  const linked = html.replace(
+    /<a\s[^>]*href="([^"]*)"[^>]*>([\s\S]*?)<\/a>/g,
+    (_whole, href: string, text: string) => {
+      const url = decode(href);
+      const shown = text.replace(/<[^>]+>/g, '');
+      return decode(shown) === url ? shown : `${shown} (${href})`;
+    },
+  );
+  return decode(linked.replace(/<[^>]+>/g, ''));
 }
 
 function buttonsOf(payload: Record<string, unknown>): InlineButton[] {
@@ -54,11 +79,19 @@ export async function startConsoleBotApi(output: ConsoleOutput): Promise<{
 }> {
   const server = Fastify({ logger: false });
   let messageId = 0;
+  const toChannel = (payload: Record<string, unknown>) => payload.chat_id === CONSOLE_CHANNEL;
   const message = (payload: Record<string, unknown>) => ({
     message_id: ++messageId,
     date: Math.floor(Date.now() / 1000),
-    chat: { id: Number(payload.chat_id), type: 'private', first_name: CONSOLE_USER.first_name },
-    from: CONSOLE_BOT,
+    chat: toChannel(payload)
+      ? {
+          id: -1_000_000_000_002,
+          type: 'channel',
+          title: 'Herald news',
+          username: CONSOLE_CHANNEL.slice(1),
+        }
+      : { id: Number(payload.chat_id), type: 'private', first_name: CONSOLE_USER.first_name },
+    ...(toChannel(payload) ? {} : { from: CONSOLE_BOT }),
     text: typeof payload.text === 'string' ? htmlToText(payload.text) : '',
   });
 
@@ -75,7 +108,8 @@ export async function startConsoleBotApi(output: ConsoleOutput): Promise<{
       case 'getMe':
         return { ok: true, result: CONSOLE_BOT };
       case 'sendMessage':
-        output.message(text, buttonsOf(payload));
+        if (toChannel(payload)) output.channelPost(text);
+        else output.message(text, buttonsOf(payload));
         return { ok: true, result: message(payload) };
       case 'editMessageText':
         output.message(`(edited) ${text}`, buttonsOf(payload));

@@ -4,7 +4,7 @@ import type { Update } from 'telegraf/types';
 import { CONSOLE_BOT, CONSOLE_USER } from './console-bot-api.js';
 
 export interface ConsoleChat {
-  /** Resolves when the user quit (Ctrl+D, or the end of piped input). */
+  /** Resolves when the user quit (Ctrl+D or Ctrl+C, or the end of piped input). */
   readonly closed: Promise<void>;
   close(): void;
 }
@@ -69,6 +69,9 @@ export function startConsoleChat(
   const closed = new Promise<void>((resolve) => {
     rl.on('close', () => void queue.then(resolve));
   });
+  // In a terminal, readline takes Ctrl+C itself (no SIGINT reaches the process): quit as
+  // Ctrl+D does, through the same shutdown.
+  rl.on('SIGINT', () => rl.close());
   rl.on('line', (raw) => {
     const line = raw.trim();
     if (line === '') return;

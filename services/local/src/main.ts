@@ -1,6 +1,7 @@
 // `pnpm start`: Herald in one process on embedded defaults. Postgres is DATABASE_URL or an
 // embedded server under HERALD_HOME; shared state is REDIS_URL or in-process; Telegram is
-// long polling with TELEGRAM_BOT_TOKEN, else a console chat in this terminal.
+// long polling with TELEGRAM_BOT_TOKEN, else a console chat in this terminal; the LLM is
+// AI_BASE_URL, else a local Ollama if one answers; the news publisher runs alongside.
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { loadEnv } from '@herald/config';
@@ -13,6 +14,8 @@ import { CONSOLE_TOKEN, CONSOLE_USER, startConsoleBotApi } from './console-bot-a
 import { startConsoleChat, type ConsoleChat } from './console-chat.js';
 import { startLocalDatabase } from './embedded-database.js';
 import { localEnv } from './env.js';
+import { describeAi, probeLocalLlm, withLocalLlm } from './local-llm.js';
+import { createLocalNews, type LocalNews, type NewsChannel } from './news.js';
 
 const env = loadEnv('herald', localEnv);
 const home = resolve(env.HERALD_HOME);
@@ -28,6 +31,10 @@ const logger = createLogger({
 });
 const say = (line: string): void => void process.stdout.write(`${line}\n`);
 
+// Asked while Postgres starts; nothing listening is the common case, so the wait is short.
+const probing = env.AI_BASE_URL
+  ? undefined
+  : probeLocalLlm(env.OLLAMA_BASE_URL, { timeoutMs: 1_000, preferredModel: env.AI_DEFAULT_MODEL });
 const embedded = env.DATABASE_URL ? undefined : await startLocalDatabase(home, logger);
 const databaseUrl = env.DATABASE_URL ?? embedded!.url;
 await migrateDatabase(databaseUrl, logger);
@@ -39,6 +46,8 @@ const runtime = openRuntime({
   redisUrl: env.REDIS_URL,
   redisKeyPrefix: env.REDIS_KEY_PREFIX,
 });
+const probe = await probing;
+const settings = probe?.found ? withLocalLlm(env, probe.llm) : env;
 
 // Inline buttons of the last message, by label, so the console can press them.
 let lastButtons = new Map<string, string>();
@@ -50,19 +59,46 @@ const consoleApi = consoleMode
         say(`\nherald> ${text.replace(/\n/g, '\n        ')}${row ? `\n        ${row}` : ''}\n`);
       },
       notice: (text) => say(`(${text})`),
+      channelPost: (text) => say(`\n${text.replace(/^/gm, 'channel│ ')}\n`),
     })
   : undefined;
+
+const telegram = {
+  token: env.TELEGRAM_BOT_TOKEN ?? CONSOLE_TOKEN,
+  apiRoot: consoleApi?.apiRoot ?? env.TELEGRAM_API_ROOT,
+};
+const channel: NewsChannel = consoleMode
+  ? { kind: 'console' }
+  : env.NEWS_CHANNEL_ID
+    ? { kind: 'telegram', channelId: env.NEWS_CHANNEL_ID }
+    : { kind: 'archive' };
+let news: LocalNews;
+try {
+  news = createLocalNews({
+    env: settings,
+    runtime,
+    logger,
+    telegram,
+    channel,
+    say: consoleMode ? say : (line) => logger.info(line),
+  });
+} catch (error) {
+  // A sources or checklist file that cannot be used: its problems, then out.
+  logger.error({ err: error }, 'the news publisher could not start');
+  say(`news: ${error instanceof Error ? error.message : String(error)}`);
+  await consoleApi?.server.close();
+  await runtime.close();
+  await embedded?.server.stop();
+  process.exit(78);
+}
 
 const adminUserIds = consoleMode ? [...env.ADMIN_USER_IDS, CONSOLE_USER.id] : env.ADMIN_USER_IDS;
 const handler = createUserHandler({
   logger,
   runtime,
-  telegram: {
-    token: env.TELEGRAM_BOT_TOKEN ?? CONSOLE_TOKEN,
-    apiRoot: consoleApi?.apiRoot ?? env.TELEGRAM_API_ROOT,
-  },
+  telegram,
   adminUserIds,
-  ...optionsFromEnv(env),
+  ...optionsFromEnv(settings),
 });
 
 let shuttingDown = false;
@@ -79,6 +115,8 @@ const shutdown = onShutdownSignal({
   logger,
   steps: [
     { name: 'mark not ready', run: async () => (shuttingDown = true) },
+    // Before Postgres closes and while the console Bot API still shows channel posts.
+    { name: 'stop the news publisher', run: () => news.stop() },
     { name: 'stop polling and workers', run: () => handler.stop() },
     { name: 'close console', run: async () => chat?.close() },
     { name: 'close HTTP server', run: () => app.close() },
@@ -99,14 +137,15 @@ try {
 const where = [
   `Postgres: ${embedded ? `embedded, data in ${embedded.server.clusterDir}` : 'DATABASE_URL'}`,
   `shared state: ${runtime.store.kind === 'redis' ? 'REDIS_URL' : 'in-process'}`,
-  `AI: ${env.AI_BASE_URL ? env.AI_BASE_URL : 'not configured (set AI_BASE_URL)'}`,
+  ...describeAi(env, probe),
+  news.description,
   `health and metrics: http://127.0.0.1:${env.PORT}/readyz, /metrics`,
 ];
 if (consoleMode) {
   say(`Herald ${VERSION}, local mode: console chat (TELEGRAM_BOT_TOKEN is not set).`);
   for (const line of where) say(`  ${line}`);
   say(`  logs: ${logFile}`);
-  say('Type /start, /help or /status. Ctrl+D quits.\n');
+  say('Type /start, /help, /status or /gold. Ctrl+D quits.\n');
   handler.start({ polling: false });
   chat = startConsoleChat(
     handler.bot,
@@ -118,3 +157,4 @@ if (consoleMode) {
   handler.start({ polling: true });
   logger.info({ version: VERSION, setup: where }, 'Herald local mode: long polling Telegram');
 }
+news.start();

@@ -89,8 +89,9 @@ export interface CycleDeps {
   config: CycleConfig;
   /** Near-duplicate index kept between cycles (see `StoryIndex`). */
   stories: StoryIndex;
-  /** True while admins paused posting; the cycle still fetches and archives. */
-  paused?: () => Promise<boolean>;
+  /** Who paused posting (an admin, or local mode without a channel), or undefined while it
+   * runs; the cycle still fetches and archives. */
+  pausedBy?: () => Promise<string | undefined>;
 }
 
 export interface CycleReport {
@@ -216,8 +217,12 @@ export async function runCycle(deps: CycleDeps, lease: Lease): Promise<CycleRepo
   }
   lease.assertHeld();
   await judgeStories(deps, lease, report);
-  if (deps.paused && (await deps.paused())) {
-    deps.logger.info('news posting is paused (/admin news resume); fetched and archived only');
+  const pausedBy = await deps.pausedBy?.();
+  if (pausedBy !== undefined) {
+    deps.logger.info(
+      { paused_by: pausedBy },
+      `news posting is off (${pausedBy}); fetched and archived only`,
+    );
   } else {
     await publish(deps, lease, report);
     await editLateLinks(deps, lease, report);

@@ -28,7 +28,8 @@ export const DEFAULT_CHECKLIST_FILE = fileURLToPath(new URL('../checklist.yaml',
  * the SSRF-safe fetcher, the LLM judge, the shared throttled sender and the leadership.
  */
 export function createNewsPublisher(deps: {
-  env: NewsPublisherEnv;
+  /** Its settings; where Postgres and Redis are is the runtime's business. */
+  env: Omit<NewsPublisherEnv, 'DATABASE_URL' | 'REDIS_URL' | 'REDIS_KEY_PREFIX'>;
   runtime: ServiceRuntime;
   logger: Logger;
   control?: NewsControl;
@@ -115,7 +116,7 @@ export function createNewsPublisher(deps: {
       metrics,
       config,
       stories,
-      paused: async () => (await control.pausedBy().catch(() => undefined)) !== undefined,
+      pausedBy: () => control.pausedBy().catch(() => undefined),
     },
   });
   return {
