@@ -23,6 +23,9 @@ sources:
     expect(sources).toHaveLength(2);
     expect(sources[0]).toMatchObject({ id: 'kitco-gold', weight: 1 });
     expect(sources[1]?.selectors?.item).toBe('article');
+    // Durations are read once, here: the cycle gets milliseconds.
+    expect(sources[1]?.interval).toBe(3_600_000);
+    expect(sources[0]?.interval).toBeUndefined();
   });
 
   it('lists every problem with where it is', () => {
