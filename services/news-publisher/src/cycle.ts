@@ -199,6 +199,9 @@ export async function runCycle(deps: CycleDeps, lease: Lease): Promise<CycleRepo
     postsFailed: 0,
     durationMs: 0,
   };
+  // A first cycle (`--once`, or a leader that started moments ago) loads the near-duplicate
+  // window while the sources are fetched, not after.
+  deps.stories.warm();
   await syncSources(deps, deps.sources);
   const states = await loadSourceStates(deps);
   const fetched = await Promise.all(

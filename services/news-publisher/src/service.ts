@@ -122,6 +122,8 @@ export function createNewsPublisher(deps: {
   return {
     publisher,
     sources,
+    /** The near-duplicate window, which `publisher.run` warms at start-up. */
+    stories,
     close: async () => {
       await ai?.close();
     },
