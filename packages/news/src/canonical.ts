@@ -50,6 +50,14 @@ export function canonicalUrl(input: string): string {
   return url.toString().replace(/^http:/, 'https:');
 }
 
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+
+/** `text` with each lone surrogate (half of a character, debris of a broken encoder)
+ * replaced by U+FFFD, so it has a UTF-8 form and parsers accept it. */
+export function wellFormed(text: string): string {
+  return text.replace(LONE_SURROGATE, '\uFFFD');
+}
+
 /** Lowercase words only: the same text however it was punctuated or spaced. */
 export function normalizeText(text: string): string {
   return text

@@ -1,5 +1,5 @@
 import * as cheerio from 'cheerio';
-import { resolveHttpUrl } from './canonical.js';
+import { resolveHttpUrl, wellFormed } from './canonical.js';
 import type { ParsedItem } from './parse.js';
 import type { Source } from './sources.js';
 
@@ -23,7 +23,8 @@ const BLOCKS =
  */
 export function htmlText(html: string): string | undefined {
   if (!/[<&]/.test(html)) return clean(html);
-  const $ = cheerio.load(html, null, false);
+  // parse5 throws on some lone surrogates (feeds write them as &#xDC00;).
+  const $ = cheerio.load(wellFormed(html), null, false);
   $('script, style, noscript, template').remove();
   $(BLOCKS).before(' ').after(' ');
   return clean($.root().text());

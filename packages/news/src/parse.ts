@@ -6,10 +6,14 @@ import FeedParser from 'feedparser';
 import { resolveHttpUrl } from './canonical.js';
 import { htmlText } from './html.js';
 
-/** One story as a feed or a page lists it. */
+/**
+ * One story as a feed or a page lists it. A feed's items come as the feed has them, so
+ * that whoever keeps them can count what it leaves out: the title may be empty, and the
+ * url empty or not an http(s) URL (a page's listing yields only usable items).
+ */
 export interface ParsedItem {
   title: string;
-  /** Absolute, as published (canonicalised later). */
+  /** Absolute where it resolves, as published (canonicalised later). */
   url: string;
   /** The lead as plain text: a feed's description without its markup, entities decoded. */
   summary: string | undefined;
@@ -22,6 +26,8 @@ export interface ParsedItem {
 export interface ParsedFeed {
   title: string | undefined;
   items: ParsedItem[];
+  /** Items whose fields could not be read at all, left out. */
+  unreadable: number;
   /** XML errors the parser stepped over (the valid items around them are kept). */
   repairs: string[];
 }
@@ -161,6 +167,25 @@ function readHtmlAsPublished(parser: FeedParser): void {
 const validDate = (date: Date | null | undefined) =>
   date && !Number.isNaN(date.getTime()) ? date : undefined;
 
+/** A feedparser item as Herald reads it: links resolved, text without markup. */
+function readItem(item: FeedParser.Item, feedUrl: string): ParsedItem {
+  const link =
+    item.origlink || item.link || (item.guid && /^https?:\/\//.test(item.guid) ? item.guid : '');
+  return {
+    title: (item.title ?? '').trim(),
+    url: link ? (resolveHttpUrl(link, feedUrl) ?? link) : '',
+    // A description that is only an image has no text; the full content then leads.
+    summary:
+      (item.summary ? htmlText(item.summary) : undefined) ??
+      (item.description ? htmlText(item.description) : undefined),
+    // feedparser returns an Invalid Date for dates it cannot read ("Mi, 02 Okt 2024").
+    publishedAt: validDate(item.pubdate) ?? validDate(item.date),
+    author: item.author?.trim() || undefined,
+    imageUrl: item.image?.url ?? undefined,
+    guid: item.guid ?? undefined,
+  };
+}
+
 /**
  * Parses RSS, Atom or RDF (feedparser, on sax: no DTDs or external entities are loaded,
  * so an entity bomb stays text). Relative links are resolved against the feed's URL and
@@ -183,6 +208,7 @@ export async function parseFeed(
     const parser = new FeedParser({ feedurl: options.url, addmeta: false, normalize: true });
     readHtmlAsPublished(parser);
     const items: ParsedItem[] = [];
+    let unreadable = 0;
     let settled = false;
     const fail = (error: ParseError) => {
       if (settled) return;
@@ -203,27 +229,12 @@ export async function parseFeed(
     parser.on('readable', () => {
       let item: FeedParser.Item | null;
       while ((item = parser.read())) {
-        const link =
-          item.origlink ||
-          item.link ||
-          (item.guid && /^https?:\/\//.test(item.guid) ? item.guid : '');
-        const title = (item.title ?? '').trim();
-        if (!link || !title) continue;
-        const url = resolveHttpUrl(link, options.url);
-        if (!url) continue;
-        items.push({
-          title,
-          url,
-          // A description that is only an image has no text; the full content then leads.
-          summary:
-            (item.summary ? htmlText(item.summary) : undefined) ??
-            (item.description ? htmlText(item.description) : undefined),
-          // feedparser returns an Invalid Date for dates it cannot read ("Mi, 02 Okt 2024").
-          publishedAt: validDate(item.pubdate) ?? validDate(item.date),
-          author: item.author?.trim() || undefined,
-          imageUrl: item.image?.url ?? undefined,
-          guid: item.guid ?? undefined,
-        });
+        try {
+          items.push(readItem(item, options.url));
+        } catch {
+          // One item's fields broke a decoder: it goes, counted; the feed's others stay.
+          unreadable += 1;
+        }
       }
     });
     parser.on('end', () => {
@@ -233,6 +244,7 @@ export async function parseFeed(
       resolve({
         title: parser.meta?.title ?? undefined,
         items,
+        unreadable,
         repairs: skipped.map((error) => error.message.split('\n')[0] ?? String(error)),
       });
     });

@@ -13,6 +13,17 @@ export function escapeHtml(text: string): string {
 }
 
 /** Escapes text for an HTML attribute value in double quotes (a link's href). */
+/**
+ * At most `max` UTF-16 units of `text`, `ellipsis` included when it is cut, never cutting a
+ * character in two: half of an emoji has no UTF-8 form, and Telegram refuses the message.
+ */
+export function clipText(text: string, max: number, ellipsis = ''): string {
+  if (text.length <= max) return text;
+  let cut = text.slice(0, Math.max(0, max - ellipsis.length));
+  if (/[\uD800-\uDBFF]$/.test(cut)) cut = cut.slice(0, -1);
+  return ellipsis ? `${cut.trimEnd()}${ellipsis}` : cut;
+}
+
 export const escapeAttribute = (text: string): string => escapeHtml(text).replace(/"/g, '&quot;');
 
 /** The text Telegram shows for a piece of our HTML: tags dropped, entities decoded. */

@@ -1,4 +1,4 @@
-import { escapeAttribute, escapeHtml } from '@herald/telegram';
+import { clipText, escapeAttribute, escapeHtml } from '@herald/telegram';
 
 export interface StoryToPost {
   title: string;
@@ -13,8 +13,7 @@ const MAX_TITLE = 300;
 const MAX_SUMMARY = 800;
 const MAX_LINKS = 5;
 
-const clip = (text: string, max: number) =>
-  text.length <= max ? text : `${text.slice(0, max - 1).trimEnd()}…`;
+const clip = (text: string, max: number) => clipText(text, max, '…');
 
 /** `#gold`, `#digital_assets`: Telegram hashtags take letters, digits and underscores. */
 const hashtag = (category: string) => `#${category.replace(/[^\p{L}\p{N}_]+/gu, '_')}`;

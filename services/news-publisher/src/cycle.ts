@@ -150,12 +150,17 @@ async function archiveSource(
 ): Promise<boolean> {
   const { source } = fetched;
   try {
-    const clean = (items: Parameters<typeof cleanItems>[0]) => {
+    const clean = (items: Parameters<typeof cleanItems>[0], unreadable = 0) => {
       const cleaned = cleanItems(items, { now: Date.now(), allow: deps.config.fetchAllow });
+      if (unreadable > 0)
+        cleaned.skipped.set('malformed', {
+          count: (cleaned.skipped.get('malformed')?.count ?? 0) + unreadable,
+          example: cleaned.skipped.get('malformed')?.example ?? '(unreadable item)',
+        });
       reportCleaning(deps, source, cleaned, report);
       return cleaned.items;
     };
-    let items = clean(fetched.items);
+    let items = clean(fetched.items, fetched.unreadable);
     // Article pages bring leads, dates and images from outside the feed: cleaned again.
     if (source.kind === 'html') items = clean(await enrich(deps, items));
     await archive(deps, source, items, report);

@@ -1,4 +1,11 @@
-import { canonicalUrl, normalizeText, unreachableLinkReason, type ParsedItem } from '@herald/news';
+import {
+  canonicalUrl,
+  normalizeText,
+  unreachableLinkReason,
+  wellFormed,
+  type ParsedItem,
+} from '@herald/news';
+import { clipText } from '@herald/telegram';
 
 /** An item fit to archive: every field within bounds, its link one a reader can open. */
 export interface CleanItem extends ParsedItem {
@@ -7,7 +14,13 @@ export interface CleanItem extends ParsedItem {
 
 /** Why an item was left out; each is a metric label. */
 export type SkipReason =
-  'no_title' | 'no_link' | 'not_http' | 'private_address' | 'local_name' | 'malformed';
+  | 'no_title'
+  | 'no_link'
+  | 'not_http'
+  | 'private_address'
+  | 'local_name'
+  | 'link_too_long'
+  | 'malformed';
 
 /** What was mended in an item that was kept. */
 export type Repair =
@@ -37,23 +50,15 @@ const MAX_AUTHOR_CHARS = 200;
 const MAX_URL_CHARS = 2_048;
 const TITLE_FROM_LEAD_CHARS = 160;
 
-// NUL cannot be stored in Postgres text; other C0 controls, non-characters and lone
-// surrogates are debris of broken encoders that only damage what readers see.
+// NUL cannot be stored in Postgres text; other C0 controls and non-characters are debris
+// of broken encoders that only damage what readers see, as are lone surrogates.
 // eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F\uFFFE\uFFFF]/g;
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
 
 /** `text` without control characters or lone surrogates, and whether any were there. */
 function scrub(text: string): { text: string; changed: boolean } {
-  const clean = text.replace(CONTROL, '').replace(LONE_SURROGATE, '\uFFFD');
+  const clean = wellFormed(text.replace(CONTROL, ''));
   return { text: clean, changed: clean !== text };
-}
-
-/** At most `max` UTF-16 units, never cutting a surrogate pair in two. */
-function clip(text: string, max: number): string {
-  if (text.length <= max) return text;
-  const cut = text.slice(0, max);
-  return /[\uD800-\uDBFF]$/.test(cut) ? cut.slice(0, -1) : cut;
 }
 
 /** A title made of the lead's opening words, for items that have only a lead. */
@@ -63,7 +68,7 @@ function titleFromLead(lead: string): string {
     .replace(/\s+/g, ' ')
     .trim();
   if (text.length <= TITLE_FROM_LEAD_CHARS) return text;
-  const cut = clip(text, TITLE_FROM_LEAD_CHARS);
+  const cut = clipText(text, TITLE_FROM_LEAD_CHARS);
   const space = cut.lastIndexOf(' ');
   return `${space > 40 ? cut.slice(0, space) : cut}…`;
 }
@@ -93,7 +98,7 @@ export function cleanItems(
     else
       result.skipped.set(reason, {
         count: 1,
-        example: clip(String(item.url || item.title || item.guid || ''), 200),
+        example: clipText(String(item.url || item.title || item.guid || ''), 200),
       });
   };
   const repair = (what: Repair) => result.repaired.set(what, (result.repaired.get(what) ?? 0) + 1);
@@ -149,7 +154,7 @@ function cleanItem(
     clean = clean.trim();
     if (clean.length > max) {
       repair('clipped');
-      clean = clip(clean, max).trimEnd();
+      clean = clipText(clean, max).trimEnd();
     }
     return clean === '' ? undefined : clean;
   };
@@ -163,8 +168,10 @@ function cleanItem(
     repair('title_from_lead');
   }
 
-  const url = text(item.url, MAX_URL_CHARS, true);
+  // A link is never clipped: a cut link leads nowhere.
+  const url = text(item.url, Infinity, true);
   if (!url) return 'no_link';
+  if (url.length > MAX_URL_CHARS) return 'link_too_long';
   const unreachable = unreachableLinkReason(url, options.allow);
   if (unreachable) return unreachable;
 
@@ -177,8 +184,11 @@ function cleanItem(
     else repair('bad_date');
   }
 
-  let imageUrl = text(item.imageUrl, MAX_URL_CHARS, true);
-  if (imageUrl && unreachableLinkReason(imageUrl, options.allow)) {
+  let imageUrl = text(item.imageUrl, Infinity, true);
+  if (
+    imageUrl &&
+    (imageUrl.length > MAX_URL_CHARS || unreachableLinkReason(imageUrl, options.allow))
+  ) {
     imageUrl = undefined;
     repair('bad_image');
   }

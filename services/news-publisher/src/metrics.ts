@@ -46,7 +46,7 @@ export function createNewsMetrics(registry: Registry) {
     }),
     itemsSkipped: new Counter({
       name: 'herald_news_items_skipped_total',
-      help: 'Feed items left out by source and reason: no_title, no_link, not_http, private_address, local_name, malformed',
+      help: 'Feed items left out by source and reason: no_title, no_link, not_http, private_address, local_name, link_too_long, malformed',
       labelNames: ['source', 'reason'],
       registers: [registry],
     }),

@@ -24,6 +24,8 @@ export type Fetched =
       source: Source;
       outcome: 'items';
       items: ParsedItem[];
+      /** Items the parser could not read at all (counted as skipped, malformed). */
+      unreadable: number;
       /** Validators to store once the items are archived: a 304 must never hide items
        * that were fetched but not kept. */
       etag: string | null;
@@ -162,6 +164,7 @@ export async function readSource(
       return { source, outcome: 'not_modified' };
     }
     let items: ParsedItem[];
+    let unreadable = 0;
     if (source.kind === 'rss') {
       const feed = await parseFeed(response.body, {
         url: response.url,
@@ -173,6 +176,7 @@ export async function readSource(
           'the feed had XML errors; the readable items were kept',
         );
       items = feed.items;
+      unreadable = feed.unreadable;
     } else {
       const html = decodeFeed(response.body, response.contentType);
       items = parseListing(html, { url: response.url, selectors: source.selectors! });
@@ -187,6 +191,7 @@ export async function readSource(
       source,
       outcome: 'items',
       items,
+      unreadable,
       etag: response.etag ?? null,
       lastModified: response.lastModified ?? null,
     };
