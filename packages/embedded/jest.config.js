@@ -1,0 +1,4 @@
+// A relative import: @herald/testing depends on this package, so this one cannot list it.
+import { jestProject } from '../testing/jest-preset.js';
+
+export default jestProject('@herald/embedded');
