@@ -2,9 +2,9 @@ import type { Logger } from '@herald/logger';
 import { Counter, Gauge, Histogram, type Registry } from '@herald/ops';
 import { Agent, FormData, request } from 'undici';
 import { z } from 'zod';
-import { CircuitBreaker } from './breaker.js';
+import { CIRCUIT_GAUGE_VALUE, CircuitBreaker, type CircuitPermit } from './breaker.js';
 import { ThinkSplitter } from './reasoning.js';
-import { sseData } from './sse.js';
+import { DEFAULT_MAX_EVENT_BYTES, SseEventTooLargeError, sseData } from './sse.js';
 
 export type ContentPart =
   { type: 'text'; text: string } | { type: 'image_url'; image_url: { url: string } };
@@ -38,15 +38,26 @@ export type ChatEvent =
  * - `unavailable`: the server cannot be reached, fails, or the circuit is open;
  * - `busy`: the server is saturated (429/503); try again in `retryAfterSeconds`;
  * - `timeout`: no first token, too long a gap between tokens, or too long in total;
- * - `interrupted`: the stream broke after it had started;
+ * - `interrupted`: the stream broke after it had started (an error event from the server
+ *   after the first token too: what was streamed stands, the rest will not come);
  * - `cancelled`: the caller gave up (a newer message, /reset);
  * - `refused`: the server rejected the request (4xx: unknown model, context too long);
- * - `bad_response`: the server answered something that is not what was asked.
+ * - `server_error`: the server accepted the request, then reported an error inside the
+ *   stream before any token (vLLM does when generation fails after its 200);
+ * - `bad_response`: the server answered something that is not what was asked, or more of
+ *   it than any real answer takes.
  */
 export class AiError extends Error {
   constructor(
     readonly kind:
-      'unavailable' | 'busy' | 'timeout' | 'interrupted' | 'cancelled' | 'refused' | 'bad_response',
+      | 'unavailable'
+      | 'busy'
+      | 'timeout'
+      | 'interrupted'
+      | 'cancelled'
+      | 'refused'
+      | 'server_error'
+      | 'bad_response',
     message: string,
     readonly retryAfterSeconds?: number,
     readonly status?: number,
@@ -91,7 +102,19 @@ export interface AiClientOptions {
   untaggedReasoning?: boolean;
   /** Connections kept to the server. */
   connections?: number;
+  /** Milliseconds since the epoch, as `Date.now`; the circuit breaker's clock. */
+  clock?: () => number;
+  /** Largest single event of a stream; see DEFAULT_MAX_EVENT_BYTES. */
+  maxEventBytes?: number;
+  /** Largest JSON answer read whole (/models, transcriptions); see DEFAULT_MAX_BODY_BYTES. */
+  maxBodyBytes?: number;
 }
+
+/**
+ * Largest JSON body read whole. A model list or a transcript is a few KiB; 1 MiB keeps a
+ * wrong AI_BASE_URL (a file server, a proxy's page) from filling the memory.
+ */
+export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
 
 export interface AiClient {
   /** Streams a chat completion: reasoning and answer apart, then `done`. */
@@ -126,10 +149,10 @@ function createMetrics(
   if (!registry) return undefined;
   new Gauge({
     name: 'herald_llm_circuit_open',
-    help: '1 while the circuit to the LLM is open (calls fail at once), else 0',
+    help: 'Circuit to the LLM: 1 open (calls fail at once), 0.5 half-open (one trial call at a time decides), 0 closed',
     registers: [registry],
     collect() {
-      this.set(circuit.state === 'open' ? 1 : 0);
+      this.set(CIRCUIT_GAUGE_VALUE[circuit.state]);
     },
   });
   return {
@@ -165,6 +188,7 @@ const sleep = (ms: number, signal?: AbortSignal) =>
 
 const MAX_ERROR_BODY = 4_096;
 
+/** An error body's start, for the message; the rest is not read. */
 async function readText(body: AsyncIterable<Uint8Array>, limit = MAX_ERROR_BODY): Promise<string> {
   let text = '';
   const decoder = new TextDecoder();
@@ -173,6 +197,38 @@ async function readText(body: AsyncIterable<Uint8Array>, limit = MAX_ERROR_BODY)
     if (text.length >= limit) break;
   }
   return text.slice(0, limit);
+}
+
+/**
+ * Reads and parses a JSON body of at most `maxBytes`; a body over that, or one that is not
+ * JSON, is a `bad_response` (and the rest of it is not read).
+ */
+async function readJson(
+  body: AsyncIterable<Uint8Array>,
+  maxBytes: number,
+  what: string,
+): Promise<unknown> {
+  const chunks: Uint8Array[] = [];
+  let bytes = 0;
+  for await (const chunk of body) {
+    bytes += chunk.length;
+    if (bytes > maxBytes) {
+      throw new AiError(
+        'bad_response',
+        `the LLM server's ${what} is over ${maxBytes} bytes; is AI_BASE_URL an OpenAI-compatible API?`,
+      );
+    }
+    chunks.push(chunk);
+  }
+  const text = Buffer.concat(chunks, bytes).toString('utf8');
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new AiError(
+      'bad_response',
+      `the LLM server's ${what} is not JSON: ${text.replace(/\s+/g, ' ').slice(0, 200)}`,
+    );
+  }
 }
 
 /** Maps a non-200 answer to an AiError. */
@@ -220,6 +276,42 @@ const chunkSchema = z.object({
   usage: z.object({ prompt_tokens: z.number(), completion_tokens: z.number() }).nullish(),
 });
 
+const modelListSchema = z.object({
+  data: z.array(z.object({ id: z.unknown() })).nullish(),
+});
+
+const transcriptionSchema = z.object({ text: z.string() });
+
+const errorDetail = z.object({
+  message: z.string().nullish(),
+  type: z.string().nullish(),
+  code: z.union([z.number(), z.string()]).nullish(),
+});
+
+/**
+ * An error sent as a stream event: vLLM's `{"error": {message, type, code}}` (older vLLM
+ * nests `"object": "error"` in it), the flat `{"object": "error", message, …}` of older
+ * vLLM and others, or a bare `{"error": "…"}`.
+ */
+const errorEventSchema = z.union([
+  z.object({ error: z.union([errorDetail, z.string()]) }),
+  errorDetail.extend({ object: z.literal('error') }),
+]);
+
+/** The AiError for an error event; undefined when the event is no error. */
+function streamError(event: unknown, gotFirst: boolean): AiError | undefined {
+  const parsed = errorEventSchema.safeParse(event);
+  if (!parsed.success) return undefined;
+  const raw = 'error' in parsed.data ? parsed.data.error : parsed.data;
+  const detail = typeof raw === 'string' ? { message: raw, type: undefined, code: undefined } : raw;
+  const code = typeof detail.code === 'number' ? detail.code : undefined;
+  const what = [detail.type, detail.code].filter((part) => part != null).join(' ');
+  const message = `${detail.message ?? 'no message'}${what ? ` (${what})` : ''}`.slice(0, 500);
+  return gotFirst
+    ? new AiError('interrupted', `the LLM server failed mid-answer: ${message}`, undefined, code)
+    : new AiError('server_error', `the LLM server failed the answer: ${message}`, undefined, code);
+}
+
 /**
  * An OpenAI-compatible client (vLLM, Ollama, llama.cpp's server, hosted endpoints) over an
  * undici keep-alive pool. Streams answers over SSE with the reasoning kept apart, bounds
@@ -231,8 +323,13 @@ export function createAiClient(options: AiClientOptions): AiClient {
   const timeouts = { ...DEFAULT_TIMEOUTS, ...options.timeouts };
   const retries = options.retries ?? 2;
   const retryDelayMs = options.retryDelayMs ?? ((n: number) => 200 * 2 ** (n - 1));
-  const circuit = new CircuitBreaker(options.breaker ?? { failureThreshold: 5, openMs: 30_000 });
+  const circuit = new CircuitBreaker({
+    ...(options.breaker ?? { failureThreshold: 5, openMs: 30_000 }),
+    ...(options.clock ? { now: options.clock } : {}),
+  });
   const metrics = createMetrics(options.registry, circuit);
+  const maxEventBytes = options.maxEventBytes ?? DEFAULT_MAX_EVENT_BYTES;
+  const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const agent = new Agent({
     connect: { timeout: timeouts.connectMs },
     connections: options.connections ?? 64,
@@ -249,6 +346,12 @@ export function createAiClient(options: AiClientOptions): AiClient {
     if (reason instanceof AiError) return reason;
     if (error instanceof AiError) return error;
     if (callerSignal?.aborted) return new AiError('cancelled', 'the caller cancelled the request');
+    if (error instanceof SseEventTooLargeError) {
+      return new AiError(
+        'bad_response',
+        `the LLM server sent a stream event over ${error.limitBytes} bytes; is AI_BASE_URL an OpenAI-compatible API?`,
+      );
+    }
     const code = (error as { code?: string } | null)?.code ?? '';
     const message = error instanceof Error ? error.message : String(error);
     if (code === 'UND_ERR_CONNECT_TIMEOUT') {
@@ -261,7 +364,28 @@ export function createAiClient(options: AiClientOptions): AiClient {
   };
 
   const countsAgainstCircuit = (error: AiError) =>
-    error.kind === 'unavailable' || error.kind === 'timeout' || error.kind === 'interrupted';
+    error.kind === 'unavailable' ||
+    error.kind === 'timeout' ||
+    error.kind === 'interrupted' ||
+    error.kind === 'server_error';
+
+  /**
+   * Settles a call's circuit permit by how it failed: a cancel says nothing about the
+   * server (a half-open trial's place goes to the next call); an answer the server gave
+   * (busy, refused, not what was asked) shows it is up; the rest are failures.
+   */
+  const settle = (permit: CircuitPermit, failure: AiError) => {
+    if (failure.kind === 'cancelled') permit.release();
+    else if (countsAgainstCircuit(failure)) permit.failure();
+    else permit.success();
+  };
+
+  const circuitOpen = () =>
+    new AiError(
+      'unavailable',
+      'the LLM server failed repeatedly; not calling it for a while (circuit open)',
+      circuit.retryAfterSeconds(),
+    );
 
   async function* streamChat(
     chat: ChatRequest,
@@ -270,13 +394,10 @@ export function createAiClient(options: AiClientOptions): AiClient {
     const callerSignal = callOptions.signal;
     for (let attempt = 0; ; attempt += 1) {
       if (callerSignal?.aborted) throw new AiError('cancelled', 'the caller cancelled the request');
-      if (!circuit.tryAcquire()) {
+      const permit = circuit.tryAcquire();
+      if (!permit) {
         metrics?.requests.inc({ outcome: 'unavailable' });
-        throw new AiError(
-          'unavailable',
-          'the LLM server failed repeatedly; not calling it for a while (circuit open)',
-          circuit.retryAfterSeconds(),
-        );
+        throw circuitOpen();
       }
       const controller = new AbortController();
       const abort = (error: AiError) => controller.abort(error);
@@ -324,15 +445,25 @@ export function createAiClient(options: AiClientOptions): AiClient {
         let usage: Usage | undefined;
         let finishReason: string | undefined;
         let sawReasoningField = false;
-        for await (const data of sseData(response.body)) {
+        for await (const data of sseData(response.body, { maxEventBytes })) {
           if (data.trim() === '[DONE]') {
             finished = true;
             break;
           }
           let parsed;
           try {
-            parsed = chunkSchema.parse(JSON.parse(data));
-          } catch {
+            const event: unknown = JSON.parse(data);
+            const failure = streamError(event, gotFirst);
+            if (failure) {
+              options.logger.warn(
+                { err: failure, model: chat.model },
+                'the LLM server reported an error inside the stream; see its log for the request',
+              );
+              throw failure;
+            }
+            parsed = chunkSchema.parse(event);
+          } catch (error) {
+            if (error instanceof AiError) throw error;
             options.logger.warn(
               { data: data.slice(0, 200) },
               'the LLM server sent a chunk that is not a chat completion chunk; skipped',
@@ -352,7 +483,7 @@ export function createAiClient(options: AiClientOptions): AiClient {
           if (reasoning === '' && content === '') continue;
           if (!gotFirst) {
             gotFirst = true;
-            circuit.success();
+            permit.success();
             metrics?.firstToken.observe((performance.now() - started) / 1000);
           }
           clearTimeout(gap);
@@ -384,7 +515,7 @@ export function createAiClient(options: AiClientOptions): AiClient {
           metrics?.tokens.inc({ kind: 'prompt' }, usage.promptTokens);
           metrics?.tokens.inc({ kind: 'completion' }, usage.completionTokens);
         }
-        if (!gotFirst) circuit.success();
+        permit.success();
         metrics?.requests.inc({ outcome: 'ok' });
         yield { type: 'done', usage, finishReason };
         return;
@@ -393,12 +524,11 @@ export function createAiClient(options: AiClientOptions): AiClient {
         if (gotFirst && failure.kind === 'unavailable') {
           failure = new AiError('interrupted', `the answer broke off: ${failure.message}`);
         }
+        settle(permit, failure);
         if (failure.kind === 'cancelled') {
           metrics?.requests.inc({ outcome: 'cancelled' });
           throw failure;
         }
-        if (countsAgainstCircuit(failure)) circuit.failure();
-        else if (!gotFirst) circuit.success();
         const retryable =
           failure.kind === 'unavailable' || failure.kind === 'busy' || failure.kind === 'timeout';
         if (!gotFirst && retryable && attempt < retries) {
@@ -412,6 +542,9 @@ export function createAiClient(options: AiClientOptions): AiClient {
         metrics?.requests.inc({ outcome: failure.kind });
         throw failure;
       } finally {
+        // Whatever ended the call (a consumer that stopped reading too), a half-open trial
+        // must not keep its place: the circuit would refuse every call after it.
+        permit.release();
         clearTimeout(total);
         clearTimeout(gap);
         callerSignal?.removeEventListener('abort', onCallerAbort);
@@ -472,8 +605,13 @@ export function createAiClient(options: AiClientOptions): AiClient {
       if (response.statusCode !== 200) {
         throw statusError(response.statusCode, await readText(response.body), undefined);
       }
-      const body = (await response.body.json()) as { data?: { id?: unknown }[] };
-      return (body.data ?? [])
+      const body = modelListSchema.safeParse(
+        await readJson(response.body, maxBodyBytes, 'model list'),
+      );
+      if (!body.success) {
+        throw new AiError('bad_response', 'the LLM server answered /models without a model list');
+      }
+      return (body.data.data ?? [])
         .map((m) => m.id)
         .filter((id): id is string => typeof id === 'string');
     } catch (error) {
@@ -485,13 +623,24 @@ export function createAiClient(options: AiClientOptions): AiClient {
     audio: Uint8Array,
     callOptions: { filename: string; model: string; signal?: AbortSignal },
   ): Promise<string> {
-    if (!circuit.tryAcquire()) {
-      throw new AiError(
-        'unavailable',
-        'the LLM server failed repeatedly (circuit open)',
-        circuit.retryAfterSeconds(),
-      );
+    const callerSignal = callOptions.signal;
+    if (callerSignal?.aborted) throw new AiError('cancelled', 'the caller cancelled the request');
+    const permit = circuit.tryAcquire();
+    if (!permit) {
+      metrics?.requests.inc({ outcome: 'unavailable' });
+      throw circuitOpen();
     }
+    const controller = new AbortController();
+    const onCallerAbort = () =>
+      controller.abort(new AiError('cancelled', 'the caller cancelled the request'));
+    callerSignal?.addEventListener('abort', onCallerAbort);
+    const total = setTimeout(
+      () =>
+        controller.abort(
+          new AiError('timeout', `the transcription took longer than ${timeouts.totalMs} ms`),
+        ),
+      timeouts.totalMs,
+    );
     const form = new FormData();
     form.append('model', callOptions.model);
     form.append('file', new Blob([audio]), callOptions.filename);
@@ -501,20 +650,32 @@ export function createAiClient(options: AiClientOptions): AiClient {
         method: 'POST',
         headers: options.apiKey ? { authorization: `Bearer ${options.apiKey}` } : {},
         body: form,
-        signal: callOptions.signal ?? AbortSignal.timeout(timeouts.totalMs),
+        signal: controller.signal,
       });
       if (response.statusCode !== 200) {
-        throw statusError(response.statusCode, await readText(response.body), undefined);
+        const retryAfter = response.headers['retry-after'];
+        throw statusError(
+          response.statusCode,
+          await readText(response.body),
+          typeof retryAfter === 'string' ? retryAfter : undefined,
+        );
       }
-      const body = (await response.body.json()) as { text?: unknown };
-      if (typeof body.text !== 'string')
-        throw new AiError('bad_response', 'the transcription has no text');
-      circuit.success();
-      return body.text;
+      const body = transcriptionSchema.safeParse(
+        await readJson(response.body, maxBodyBytes, 'transcription'),
+      );
+      if (!body.success) throw new AiError('bad_response', 'the transcription has no text');
+      permit.success();
+      metrics?.requests.inc({ outcome: 'ok' });
+      return body.data.text;
     } catch (error) {
-      const failure = classify(error, undefined, callOptions.signal);
-      if (countsAgainstCircuit(failure)) circuit.failure();
+      const failure = classify(error, controller.signal.reason, callerSignal);
+      settle(permit, failure);
+      metrics?.requests.inc({ outcome: failure.kind });
       throw failure;
+    } finally {
+      permit.release();
+      clearTimeout(total);
+      callerSignal?.removeEventListener('abort', onCallerAbort);
     }
   }
 

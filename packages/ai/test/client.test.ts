@@ -1,7 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { createLogger } from '@herald/logger';
 import { Registry } from '@herald/ops';
-import { freePort, startLlmDouble, type LlmDouble } from '@herald/testing';
+import { freePort, startLlmDouble, waitFor, type LlmDouble } from '@herald/testing';
 import { z } from 'zod';
 import { AiError, createAiClient, type ChatEvent } from '../src/client.js';
 import { ThinkSplitter } from '../src/reasoning.js';
@@ -226,5 +226,149 @@ describe('structured output and models', () => {
     const client = createAiClient({ baseUrl: llm.baseUrl, logger });
     expect(await client.listModels()).toEqual(['deepseek-r1-14b', 'qwen2.5-7b']);
     await client.close();
+  });
+});
+
+/** Closes what a test opened even when it fails, so no server outlives its test. */
+function closing() {
+  const open: { close(): Promise<void> }[] = [];
+  afterEach(async () => {
+    await Promise.all(open.splice(0).map((thing) => thing.close()));
+  });
+  return <T extends { close(): Promise<void> }>(thing: T): T => {
+    open.push(thing);
+    return thing;
+  };
+}
+
+describe('errors the server sends inside the stream', () => {
+  let llm: LlmDouble;
+  beforeAll(async () => {
+    llm = await startLlmDouble({ charsPerToken: 4 });
+  });
+  afterAll(() => llm.close());
+  const track = closing();
+  const requestsWith = async (registry: Registry, outcome: string) => {
+    const text = await registry.getSingleMetricAsString('herald_llm_requests_total');
+    const line = text.split('\n').find((l) => l.includes(`outcome="${outcome}"`));
+    return line ? Number(line.split(' ').at(-1)) : 0;
+  };
+
+  it.each(['nested', 'flat'] as const)(
+    'fails with the server message, not an empty answer, when the stream carries an error (%s)',
+    async (shape) => {
+      llm.setScript(() => ({
+        answer: 'never sent',
+        streamError: {
+          afterTokens: 0,
+          message: 'CUDA out of memory',
+          type: 'InternalServerError',
+          code: 500,
+          shape,
+        },
+      }));
+      const registry = new Registry();
+      const client = track(
+        createAiClient({
+          baseUrl: llm.baseUrl,
+          logger,
+          registry,
+          breaker: { failureThreshold: 1, openMs: 60_000 },
+        }),
+      );
+      const requests = llm.requests.length;
+      await expect(collect(client.streamChat(ask('hi')))).rejects.toMatchObject({
+        name: 'AiError',
+        kind: 'server_error',
+        status: 500,
+        message: expect.stringContaining('CUDA out of memory'),
+      });
+      expect(await requestsWith(registry, 'server_error')).toBe(1);
+      expect(await requestsWith(registry, 'ok')).toBe(0);
+      // A server failing its answers is a failure for the circuit, and not retried.
+      expect(client.circuit.state).toBe('open');
+      expect(llm.requests.length).toBe(requests + 1);
+    },
+  );
+
+  it('keeps what was streamed and reports the rest as cut off when the error comes mid-answer', async () => {
+    llm.setScript(() => ({
+      answer: 'Gold rose two percent today.',
+      streamError: { afterTokens: 3, message: 'engine died', code: 500 },
+    }));
+    const registry = new Registry();
+    const client = track(createAiClient({ baseUrl: llm.baseUrl, logger, registry }));
+    const seen: string[] = [];
+    const run = async () => {
+      for await (const event of client.streamChat(ask('hi')))
+        if (event.type === 'answer') seen.push(event.text);
+    };
+    await expect(run()).rejects.toMatchObject({
+      kind: 'interrupted',
+      message: expect.stringContaining('engine died'),
+    });
+    expect(seen.join('')).toBe('Gold rose tw');
+    expect(await requestsWith(registry, 'interrupted')).toBe(1);
+  });
+
+  it('fails structured output with the server error, not as unparsable JSON', async () => {
+    llm.setScript(() => ({
+      answer: '{}',
+      streamError: { afterTokens: 0, message: 'guided decoding failed', code: 400 },
+    }));
+    const client = track(createAiClient({ baseUrl: llm.baseUrl, logger }));
+    await expect(
+      client.completeJson(ask('classify'), z.object({ relevant: z.boolean() })),
+    ).rejects.toMatchObject({
+      kind: 'server_error',
+      message: expect.stringContaining('guided decoding failed'),
+    });
+  });
+});
+
+describe('size caps on what the server sends', () => {
+  const MIB = 1024 * 1024;
+  const track = closing();
+
+  it('fails a stream whose event is over the cap, and closes it', async () => {
+    const llm = track(await startLlmDouble());
+    llm.setScript(() => ({ answer: 'fine', oversizedEventBytes: 2 * MIB }));
+    const client = track(createAiClient({ baseUrl: llm.baseUrl, logger, retries: 0 }));
+    const answered = collect(client.streamChat(ask('hi'))).then((r) => r.answer.length);
+    await expect(answered).rejects.toMatchObject({
+      kind: 'bad_response',
+      message: expect.stringMatching(/over 1048576 bytes/),
+    });
+    await waitFor(() => llm.active === 0, { what: 'the stream to be closed' });
+  });
+
+  it('takes an event under the cap', async () => {
+    const llm = track(await startLlmDouble());
+    llm.setScript(() => ({ answer: '', oversizedEventBytes: 1_000 }));
+    const client = track(createAiClient({ baseUrl: llm.baseUrl, logger, maxEventBytes: 2_000 }));
+    expect((await collect(client.streamChat(ask('hi')))).answer).toBe('x'.repeat(1_000));
+  });
+
+  it('fails a model list over the cap', async () => {
+    const llm = track(await startLlmDouble({ modelsPaddedToBytes: 2 * MIB }));
+    const client = track(createAiClient({ baseUrl: llm.baseUrl, logger }));
+    await expect(client.listModels().then((models) => models.length)).rejects.toMatchObject({
+      kind: 'bad_response',
+      message: expect.stringMatching(/over 1048576 bytes/),
+    });
+  });
+
+  it('fails a transcription answer over the cap', async () => {
+    const llm = track(
+      await startLlmDouble({ transcription: () => ({ text: 'hello', paddedToBytes: 2 * MIB }) }),
+    );
+    const client = track(createAiClient({ baseUrl: llm.baseUrl, logger }));
+    const transcript = client
+      .transcribe(new Uint8Array([1]), { filename: 'voice.ogg', model: 'whisper' })
+      .then((text) => text.length);
+    await expect(transcript).rejects.toMatchObject({
+      kind: 'bad_response',
+      message: expect.stringMatching(/over 1048576 bytes/),
+    });
   });
 });

@@ -13,6 +13,33 @@ export interface LlmScript {
   /** Overrides the double's pacing for this answer. */
   timeToFirstTokenMs?: number;
   tokensPerSecond?: number;
+  /**
+   * After this many tokens, an error event inside the stream and then `[DONE]`, as vLLM
+   * sends when generation fails after the 200 went out. `shape` picks the JSON: `nested`
+   * (`{"error":{"message","type","param","code"}}`, vLLM's streaming error) or `flat`
+   * (`{"object":"error","message",…}`, vLLM's older ErrorResponse and others).
+   */
+  streamError?: {
+    afterTokens: number;
+    message: string;
+    type?: string;
+    code?: number;
+    shape?: 'nested' | 'flat';
+  };
+  /** One data event of at least this many bytes before the answer (a server gone wrong). */
+  oversizedEventBytes?: number;
+}
+
+/** What the double answers to one transcription request. */
+export interface TranscriptionScript {
+  text?: string;
+  /** Answer with this HTTP status instead (e.g. 400, 429, 503). */
+  status?: number;
+  retryAfterSeconds?: number;
+  /** Wait this long before answering (ended early when the client goes away). */
+  delayMs?: number;
+  /** Pads the JSON answer to at least this many bytes. */
+  paddedToBytes?: number;
 }
 
 export interface LlmRequest {
@@ -33,6 +60,10 @@ export interface LlmDoubleOptions {
   charsPerToken?: number;
   /** What /audio/transcriptions returns for any audio. */
   transcript?: string;
+  /** Decides each transcription answer; overrides `transcript`. */
+  transcription?: () => TranscriptionScript;
+  /** Pads the /models JSON to at least this many bytes (a server answering far too much). */
+  modelsPaddedToBytes?: number;
   /** Decides each answer; by default the last user message, echoed. */
   script?: (request: LlmRequest) => LlmScript;
 }
@@ -53,14 +84,24 @@ export interface LlmDouble {
   readonly streams: StreamTiming[];
   /** Audio transcriptions served. */
   readonly transcriptions: number;
+  /** Transcription requests received, answered or not. */
+  readonly transcriptionRequests: number;
   /** Requests whose stream is still open. */
   readonly active: number;
   /** Replaces the script. */
   setScript(script: (request: LlmRequest) => LlmScript): void;
+  /** Replaces the transcription script. */
+  setTranscription(script: () => TranscriptionScript): void;
   close(): Promise<void>;
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** `body` with a filler field that makes its JSON at least `bytes` long. */
+function padded(body: object, bytes: number | undefined): object {
+  if (bytes === undefined) return body;
+  return { ...body, padding: 'x'.repeat(Math.max(0, bytes - JSON.stringify(body).length)) };
+}
 
 function tokens(text: string, size: number): string[] {
   const out: string[] = [];
@@ -71,8 +112,8 @@ function tokens(text: string, size: number): string[] {
 /**
  * An OpenAI-compatible server on loopback standing in for vLLM: real SSE streaming at a
  * chosen time to first token and token rate, reasoning sent the way vLLM's reasoning
- * parser sends it or inline in `<think>` tags, errors with their status codes, and
- * connections dropped mid-answer.
+ * parser sends it or inline in `<think>` tags, errors with their status codes, error
+ * events inside the stream, oversized events and bodies, and connections dropped mid-answer.
  */
 export async function startLlmDouble(options: LlmDoubleOptions = {}): Promise<LlmDouble> {
   const app: FastifyInstance = Fastify({ logger: false, bodyLimit: 20 * 1024 * 1024 });
@@ -82,6 +123,9 @@ export async function startLlmDouble(options: LlmDoubleOptions = {}): Promise<Ll
   const charsPerToken = options.charsPerToken ?? 4;
   let active = 0;
   let transcriptions = 0;
+  let transcriptionRequests = 0;
+  let transcription =
+    options.transcription ?? ((): TranscriptionScript => ({ text: options.transcript }));
   let script =
     options.script ??
     ((request: LlmRequest): LlmScript => {
@@ -89,10 +133,15 @@ export async function startLlmDouble(options: LlmDoubleOptions = {}): Promise<Ll
       return { answer: `You said: ${typeof last?.content === 'string' ? last.content : '…'}` };
     });
 
-  app.get('/v1/models', async () => ({
-    object: 'list',
-    data: models.map((id) => ({ id, object: 'model', owned_by: 'herald-test' })),
-  }));
+  app.get('/v1/models', async () =>
+    padded(
+      {
+        object: 'list',
+        data: models.map((id) => ({ id, object: 'model', owned_by: 'herald-test' })),
+      },
+      options.modelsPaddedToBytes,
+    ),
+  );
 
   // Whisper as vLLM serves it: multipart in, {"text": …} out.
   app.addContentTypeParser(/^multipart\/form-data/, (_request, payload, done) => {
@@ -105,8 +154,27 @@ export async function startLlmDouble(options: LlmDoubleOptions = {}): Promise<Ll
     if (!/name="file"/.test(body) || !/name="model"/.test(body)) {
       return reply.code(400).send({ error: { message: 'file and model are required' } });
     }
+    transcriptionRequests += 1;
+    const plan = transcription();
+    if (plan.delayMs) {
+      await Promise.race([
+        sleep(plan.delayMs),
+        new Promise((resolve) => reply.raw.on('close', resolve)),
+      ]);
+      if (reply.raw.destroyed) {
+        reply.hijack();
+        return;
+      }
+    }
+    if (plan.status && plan.status !== 200) {
+      if (plan.retryAfterSeconds !== undefined)
+        reply.header('retry-after', String(plan.retryAfterSeconds));
+      return reply
+        .code(plan.status)
+        .send({ error: { message: `test double answered ${plan.status}`, code: plan.status } });
+    }
     transcriptions += 1;
-    return { text: options.transcript ?? 'a transcript' };
+    return padded({ text: plan.text ?? 'a transcript' }, plan.paddedToBytes);
   });
 
   app.post<{ Body: LlmRequest }>('/v1/chat/completions', async (request, reply) => {
@@ -187,6 +255,8 @@ export async function startLlmDouble(options: LlmDoubleOptions = {}): Promise<Ll
     const pause = (ms: number) => Promise.race([sleep(ms), gone]);
     try {
       raw.write(chunk({ role: 'assistant', content: '' }));
+      if (plan.oversizedEventBytes !== undefined)
+        raw.write(chunk({ content: 'x'.repeat(plan.oversizedEventBytes) }));
       await pause(ttft);
       const started = performance.now();
       const last = [...body.messages].reverse().find((m) => m.role === 'user');
@@ -202,6 +272,7 @@ export async function startLlmDouble(options: LlmDoubleOptions = {}): Promise<Ll
           raw.destroy();
           return;
         }
+        if (plan.streamError && n >= plan.streamError.afterTokens) break;
         // Paced against the clock, so the rate holds however long each write takes.
         const due = started + (n / rate) * 1000;
         const wait = due - performance.now();
@@ -212,6 +283,15 @@ export async function startLlmDouble(options: LlmDoubleOptions = {}): Promise<Ll
         timing.tokens = n + 1;
       }
       if (closed) return;
+      if (plan.streamError) {
+        const { message, type = 'BadRequestError', code = 400, shape } = plan.streamError;
+        const error = { message, type, param: null, code };
+        const event = shape === 'flat' ? { object: 'error', ...error } : { error };
+        raw.write(`data: ${JSON.stringify(event)}\n\n`);
+        raw.write('data: [DONE]\n\n');
+        raw.end();
+        return;
+      }
       raw.write(chunk({}, 'stop'));
       raw.write(
         `data: ${JSON.stringify({ id, object: 'chat.completion.chunk', model: body.model, choices: [], usage: { prompt_tokens: 10, completion_tokens: deltas.length, total_tokens: 10 + deltas.length } })}\n\n`,
@@ -236,8 +316,14 @@ export async function startLlmDouble(options: LlmDoubleOptions = {}): Promise<Ll
     get transcriptions() {
       return transcriptions;
     },
+    get transcriptionRequests() {
+      return transcriptionRequests;
+    },
     setScript: (next) => {
       script = next;
+    },
+    setTranscription: (next) => {
+      transcription = next;
     },
     close: async () => {
       await app.close();
