@@ -151,10 +151,77 @@ function memoryScheduler(): Scheduler {
   };
 }
 
+/**
+ * Whether a failed call may have reached Telegram, which decides whether it may be sent
+ * again: `answered` (Telegram answered with an error code), `not-sent` (the request never
+ * left: no address, nobody listening, no connection in time), `maybe-sent` (the connection
+ * broke or timed out once the request may have been written, or the answer was unreadable),
+ * `not-network` (an abort, or a bug such as a TypeError in building the request).
+ */
+type Delivery = 'answered' | 'not-sent' | 'maybe-sent' | 'not-network';
+
 interface TelegramFailure {
   code: number | undefined;
   description: string;
   retryAfterSeconds: number | undefined;
+  delivery: Delivery;
+}
+
+// Raised while resolving or connecting, before a byte of the request is written. Node's
+// (and node-fetch's, which telegraf uses) system codes, and undici's connect timeout.
+const NOT_SENT_CODES = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ENETUNREACH',
+  'EHOSTUNREACH',
+  'ERR_SOCKET_CONNECTION_TIMEOUT',
+  'UND_ERR_CONNECT_TIMEOUT',
+]);
+
+// Raised once a connection may carry the request: a reset, a broken pipe, a socket closed
+// or timed out while waiting for the answer. Telegram may have carried the call out.
+const MAYBE_SENT_CODES = new Set([
+  'ECONNRESET',
+  'EPIPE',
+  'ETIMEDOUT',
+  'ECONNABORTED',
+  'EPROTO',
+  'ERR_STREAM_PREMATURE_CLOSE',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CLOSED',
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+]);
+
+/** The error and the ones it wraps (`cause`; an AggregateError's `errors`). */
+function* errorChain(error: unknown, depth = 0): Generator<Record<string, unknown>> {
+  if (typeof error !== 'object' || error === null || depth > 4) return;
+  const link = error as Record<string, unknown>;
+  yield link;
+  yield* errorChain(link.cause, depth + 1);
+  if (Array.isArray(link.errors))
+    for (const inner of link.errors) yield* errorChain(inner, depth + 1);
+}
+
+/**
+ * Reads where a call that threw without an answer got to. telegraf calls through node-fetch,
+ * which rejects with a FetchError: `type: 'system'` with the socket's `code`, or
+ * `type: 'request-timeout'`; fetch (undici) rejects with a TypeError whose `cause` has the
+ * code. An AbortError is the caller stopping the call, never a reason to send it again.
+ */
+function deliveryOf(error: unknown): Exclude<Delivery, 'answered'> {
+  let network = false;
+  for (const link of errorChain(error)) {
+    if (link.name === 'AbortError') return 'not-network';
+    const code = typeof link.code === 'string' ? link.code : undefined;
+    if (code !== undefined && NOT_SENT_CODES.has(code)) return 'not-sent';
+    if (code !== undefined && MAYBE_SENT_CODES.has(code)) network = true;
+    // node-fetch wraps every failure of the request or its answer; a timeout signal aborts
+    // with a TimeoutError. Either may come after Telegram got the request.
+    if (link.name === 'FetchError' || link.name === 'TimeoutError') network = true;
+  }
+  return network ? 'maybe-sent' : 'not-network';
 }
 
 /** Reads telegraf's TelegramError (and plain network errors) into one shape. */
@@ -168,28 +235,108 @@ function failureOf(error: unknown): TelegramFailure {
       };
     } | null
   )?.response;
+  const code = response?.error_code;
   return {
-    code: response?.error_code,
+    code,
     description: response?.description ?? (error instanceof Error ? error.message : String(error)),
     retryAfterSeconds: response?.parameters?.retry_after,
+    delivery: typeof code === 'number' ? 'answered' : deliveryOf(error),
   };
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const IDEMPOTENT_METHODS = new Set(['sendChatAction', 'sendMessageDraft', 'answerCallbackQuery']);
+
+/**
+ * Methods a repeat cannot act on twice: reads, and calls that set a state rather than add
+ * to it. An edit to the same text leaves the message as it is (Telegram answers "message is
+ * not modified", which callers take as done); a typing action or a draft is replaced by the
+ * next; a callback query is answered once. Every other method (sendMessage, sendPhoto,
+ * sendMediaGroup, copyMessage, forwardMessage, createChatInviteLink…) adds something each
+ * time it is carried out, and so does any method not known here.
+ */
+function isIdempotent(method: string, payload: Record<string, unknown>): boolean {
+  // A repeat would drop the updates that arrived between the two calls.
+  if (payload.drop_pending_updates === true) return false;
+  return /^(get|set|edit|delete)[A-Z]/.test(method) || IDEMPOTENT_METHODS.has(method);
+}
+
+/**
+ * Whether a failed call may go again without risking a second delivery. Telegram's 5xx
+ * answers say the call failed (the Bot API documents no other meaning for them), except a
+ * 504: the gateway stopped waiting for a Bot API server that may still carry it out.
+ */
+function mayRetry(failure: TelegramFailure, idempotent: boolean): boolean {
+  switch (failure.delivery) {
+    case 'answered':
+      return (
+        failure.code !== undefined && failure.code >= 500 && (idempotent || failure.code !== 504)
+      );
+    case 'not-sent':
+      return true;
+    case 'maybe-sent':
+      return idempotent;
+    case 'not-network':
+      return false;
+  }
+}
+
+/**
+ * Whether a call that failed with `error` may still have been carried out by Telegram: the
+ * connection broke or timed out after the request may have been written, or the gateway
+ * answered 504. The sender never repeats such a send; a caller that would (an update retried
+ * from the start) can ask this first.
+ */
+export function mayHaveReachedTelegram(error: unknown): boolean {
+  const failure = failureOf(error);
+  return failure.delivery === 'maybe-sent' || failure.code === 504;
+}
+
+/** Waits `ms`, or rejects with the signal's reason as soon as it aborts. */
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) {
+      reject(signal.reason as Error);
+      return;
+    }
+    const stop = () => {
+      clearTimeout(timer);
+      reject(signal?.reason as Error);
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', stop);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', stop, { once: true });
+  });
+}
 
 /**
  * One sender for every Bot API call, shared by all pods through Redis (or in-process in
  * local mode): it spaces messages to stay under Telegram's limits for the whole bot and
  * each chat, pauses a chat for every pod when Telegram answers 429 with `retry_after`,
- * retries 5xx and network errors with backoff, and resends as plain text when Telegram
- * cannot parse the HTML.
+ * and resends as plain text when Telegram cannot parse the HTML.
+ *
+ * It sends a failed call again (with backoff, at most `maxRetries` times) only when that
+ * cannot deliver it twice:
+ * - Telegram answered 429 (after `retry_after`) or 5xx (but not a 504 for a method that
+ *   adds something): it did not carry the call out;
+ * - the request never left: DNS failure (ENOTFOUND, EAI_AGAIN), connection refused, no
+ *   connection in time (UND_ERR_CONNECT_TIMEOUT);
+ * - any network error of a method that a repeat cannot act on twice: reads, edits,
+ *   settings, sendChatAction, sendMessageDraft, answerCallbackQuery.
+ * A send (sendMessage, sendPhoto, copyMessage…) whose connection broke or timed out once
+ * the request may have been written (ECONNRESET, EPIPE, a timeout, an unreadable answer)
+ * is not sent again: Telegram may have delivered it. It fails with the error and the
+ * caller, which knows what the update has done, decides. Errors that are not network
+ * errors (a TypeError in building the request, an abort) are never retried.
+ * Every wait (a slot, a 429 pause, a backoff) ends as soon as `signal` aborts.
  */
 export function createSender(deps: {
   store: StateStore;
   logger: Logger;
   registry?: Registry | undefined;
   limits?: Partial<SendLimits>;
-  /** Retries of one call (429, 5xx, network) before giving up. */
+  /** Retries of one call (429, 5xx, a request that never left) before giving up. */
   maxRetries?: number;
 }): Sender {
   const limits = { ...DEFAULT_SEND_LIMITS, ...deps.limits };
@@ -222,6 +369,7 @@ export function createSender(deps: {
         (MESSAGE_METHODS.has(method) || method === 'sendMessageDraft') && chatId !== undefined;
       const chat = String(chatId);
       const group = typeof chatId === 'string' || (typeof chatId === 'number' && chatId < 0);
+      const idempotent = isIdempotent(method, original);
       for (let attempt = 0; ; attempt += 1) {
         if (limited) {
           const draft = method === 'sendMessageDraft';
@@ -245,7 +393,7 @@ export function createSender(deps: {
               return 0;
             });
           waits?.observe(wait / 1000);
-          if (wait > 0) await sleep(wait);
+          if (wait > 0) await sleep(wait, signal);
         }
         signal?.throwIfAborted();
         try {
@@ -263,9 +411,12 @@ export function createSender(deps: {
               { ...context, retry_after_s: seconds },
               'Telegram asked to slow down (429); pausing this chat for every pod',
             );
-            await scheduler
-              .pause(limited ? chat : '*', seconds * 1000)
-              .catch(() => sleep(seconds * 1000));
+            const paused = await scheduler.pause(limited ? chat : '*', seconds * 1000).then(
+              () => true,
+              () => false,
+            );
+            // A limited call waits for its slot behind the pause; any other waits here.
+            if (!limited || !paused) await sleep(seconds * 1000, signal);
             continue;
           }
           if (
@@ -287,17 +438,24 @@ export function createSender(deps: {
             };
             continue;
           }
-          const transient = failure.code === undefined || failure.code >= 500;
-          if (transient && attempt < maxRetries) {
+          if (mayRetry(failure, idempotent) && attempt < maxRetries) {
             requests?.inc({ method, outcome: 'retried' });
             deps.logger.warn(
               { ...context, reason: failure.description },
               'Bot API call failed; retrying with backoff',
             );
-            await sleep(Math.min(250 * 2 ** attempt, 5_000));
+            await sleep(Math.min(250 * 2 ** attempt, 5_000), signal);
             continue;
           }
           requests?.inc({ method, outcome: 'failed' });
+          if (failure.delivery === 'maybe-sent' && !idempotent) {
+            deps.logger.warn(
+              { ...context, reason: failure.description },
+              'Bot API call failed after the request may have reached Telegram; not sending it ' +
+                'again, as Telegram may have delivered it. The caller decides (an update is retried ' +
+                'from its journal)',
+            );
+          }
           throw error;
         }
       }

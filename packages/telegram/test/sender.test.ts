@@ -102,4 +102,93 @@ describe('the shared sender', () => {
       response: { error_code: 400 },
     });
   });
+
+  /** Records `label` in `events` after `ms`, to tell a prompt stop from one that waited. */
+  const markAfter = (events: string[], label: string, ms: number) =>
+    new Promise<void>((resolve) =>
+      setTimeout(() => {
+        events.push(label);
+        resolve();
+      }, ms),
+    );
+
+  it('stops a message in backoff as soon as its signal aborts, sending nothing more', async () => {
+    for (let n = 0; n < 3; n += 1) {
+      telegram.failOnce((call) => call.method === 'sendMessage', {
+        code: 502,
+        description: 'Bad Gateway',
+      });
+    }
+    const refusals = () =>
+      telegram.refusals.slice(before).filter((r) => r.method === 'sendMessage').length;
+    const before = telegram.refusals.length;
+    const controller = new AbortController();
+    const events: string[] = [];
+    const call = pod()
+      .call('sendMessage', { chat_id: 505, text: 'never' }, raw, { signal: controller.signal })
+      .then(
+        () => events.push('sent'),
+        (error: unknown) => {
+          events.push('stopped');
+          return error;
+        },
+      );
+    // After the third 502 the sender backs off for 1 s before the fourth try.
+    await waitFor(() => refusals() === 3);
+    const reason = new Error('shutting down');
+    controller.abort(reason);
+    const backoffHalfOver = markAfter(events, 'half the backoff over', 500);
+    await expect(call).resolves.toBe(reason);
+    await backoffHalfOver;
+    expect(events).toEqual(['stopped', 'half the backoff over']);
+    // Past the end of the backoff: no fourth try reached Telegram.
+    await markAfter(events, 'backoff over', 700);
+    expect(refusals()).toBe(3);
+    expect(telegram.callsOf('sendMessage')).toHaveLength(0);
+  });
+
+  it('stops a message waiting out a 429 as soon as its signal aborts, sending nothing more', async () => {
+    telegram.failOnce((call) => call.method === 'sendMessage', {
+      code: 429,
+      description: 'Too Many Requests: retry after 2',
+      retryAfterSeconds: 2,
+    });
+    const before = telegram.refusals.length;
+    const controller = new AbortController();
+    const events: string[] = [];
+    const call = pod()
+      .call('sendMessage', { chat_id: 506, text: 'never' }, raw, { signal: controller.signal })
+      .then(
+        () => events.push('sent'),
+        (error: unknown) => {
+          events.push('stopped');
+          return error;
+        },
+      );
+    await waitFor(() => telegram.refusals.slice(before).some((r) => r.code === 429));
+    const reason = new Error('shutting down');
+    controller.abort(reason);
+    const pauseHalfOver = markAfter(events, 'half the pause over', 1_000);
+    await expect(call).resolves.toBe(reason);
+    await pauseHalfOver;
+    expect(events).toEqual(['stopped', 'half the pause over']);
+    expect(telegram.callsOf('sendMessage')).toHaveLength(0);
+  });
+
+  it('waits out a 429 before repeating a call outside the message limits', async () => {
+    telegram.failOnce((call) => call.method === 'getMe', {
+      code: 429,
+      description: 'Too Many Requests: retry after 2',
+      retryAfterSeconds: 2,
+    });
+    const events: string[] = [];
+    const call = pod()
+      .call('getMe', {}, raw)
+      .then(() => events.push('answered'));
+    await waitFor(() => telegram.refusals.some((r) => r.method === 'getMe'));
+    await markAfter(events, 'half the pause over', 1_000);
+    await call;
+    expect(events).toEqual(['half the pause over', 'answered']);
+    expect(telegram.callsOf('getMe')).toHaveLength(1);
+  });
 });

@@ -11,33 +11,56 @@ export interface Poller {
 /** The update types Herald's bot handles; the same list goes to setWebhook. */
 export const ALLOWED_UPDATES = ['message', 'edited_message', 'callback_query', 'my_chat_member'];
 
+/** Waits `ms`, or less: until `signal` aborts. */
+function pause(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) {
+      resolve();
+      return;
+    }
+    const wake = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', wake);
+      resolve();
+    }, ms);
+    signal.addEventListener('abort', wake, { once: true });
+  });
+}
+
 /**
  * Long-polls getUpdates and appends each update to the queue the workers consume, the
  * same path webhook updates take. The offset only moves past an update once the queue
  * has it, so a restart re-reads the rest (the queue drops the repeats).
+ * `stop` aborts the poll in flight, with the sender's retries and waits behind it, and
+ * any wait before asking again, so shutdown never waits out a backoff.
  */
 export function startPolling(telegram: Telegram, queue: UpdateQueue, logger: Logger): Poller {
   const controller = new AbortController();
+  const { signal } = controller;
   let offset = 0;
 
   const loop = async (): Promise<void> => {
     let failures = 0;
-    while (!controller.signal.aborted) {
+    while (!signal.aborted) {
       let updates: Update[];
       try {
         updates = await telegram.callApi(
           'getUpdates',
           { offset, timeout: 25, allowed_updates: ALLOWED_UPDATES as never },
           // telegraf types its signal with the abort-controller polyfill; Node's is compatible.
+          // The shared sender, handed this signal, ends its backoff and 429 waits at once.
           {
-            signal: controller.signal as unknown as NonNullable<
+            signal: signal as unknown as NonNullable<
               Parameters<typeof telegram.callApi>[2]
             >['signal'],
           },
         );
         failures = 0;
       } catch (error) {
-        if (controller.signal.aborted) break;
+        if (signal.aborted) break;
         failures += 1;
         const conflict = /409|Conflict/.test(String(error));
         logger.error(
@@ -46,7 +69,7 @@ export function startPolling(telegram: Telegram, queue: UpdateQueue, logger: Log
             ? 'getUpdates refused: a webhook is set for this bot. Delete it or run with TELEGRAM_MODE=webhook'
             : 'getUpdates failed; retrying. Check TELEGRAM_BOT_TOKEN and that the Bot API is reachable',
         );
-        await new Promise((r) => setTimeout(r, Math.min(1_000 * 2 ** failures, 30_000)));
+        await pause(Math.min(1_000 * 2 ** failures, 30_000), signal);
         continue;
       }
       try {
@@ -59,7 +82,7 @@ export function startPolling(telegram: Telegram, queue: UpdateQueue, logger: Log
           { err: error, offset },
           'could not queue polled updates (is Redis up?); asking Telegram for them again in 2 s',
         );
-        await new Promise((r) => setTimeout(r, 2_000));
+        await pause(2_000, signal);
       }
     }
   };

@@ -34,9 +34,13 @@ type CallApi = Telegraf['telegram']['callApi'];
 /** Routes a Telegram instance's calls through the shared sender. */
 function throughSender(telegram: Telegraf['telegram'], sender: Sender): void {
   const callApi = telegram.callApi.bind(telegram);
-  telegram.callApi = ((method: string, payload: object, options?: object) =>
-    sender.call(method, payload as Record<string, unknown>, (m, p) =>
-      callApi(m as never, p as never, options),
+  // The caller's signal (polling's stop) also ends the sender's waits and retries.
+  telegram.callApi = ((method: string, payload: object, options?: { signal?: AbortSignal }) =>
+    sender.call(
+      method,
+      payload as Record<string, unknown>,
+      (m, p) => callApi(m as never, p as never, options as never),
+      options?.signal ? { signal: options.signal } : {},
     )) as CallApi;
 }
 
