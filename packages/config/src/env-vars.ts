@@ -1,7 +1,12 @@
 import { z } from 'zod';
 
-const DURATION = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?$/;
+const DURATION = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)$/;
+const UNITLESS = /^\d+(?:\.\d+)?$/;
 const UNIT_MS = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+
+/** What to say about a bare number: the unit it lacks is exactly what is ambiguous. */
+const addUnit = (amount: unknown) =>
+  `no unit; add a unit: ${String(amount)}ms, ${String(amount)}s, ${String(amount)}m`;
 
 /** Schema builders for environment variables; each carries what it expects as its description. */
 export const envVar = {
@@ -67,17 +72,28 @@ export const envVar = {
       )
       .describe('comma-separated numeric Telegram ids, e.g. 12345,67890'),
 
-  /** A duration such as 30m, 45s, 1h or 500ms (a bare number means seconds), in milliseconds. */
+  /**
+   * A duration with its unit (ms, s, m, h, d) such as 30m, 45s, 1h or 500ms, in
+   * milliseconds. A bare number is refused rather than guessed: `34` meant as 34 ms and
+   * read as 34 s would slow a sender a thousandfold without a word. YAML gives a bare
+   * number as a number, which gets the same advice.
+   */
   durationMs: () =>
     z
-      .string()
+      .string({
+        error: (issue) => (typeof issue.input === 'number' ? addUnit(issue.input) : undefined),
+      })
+      .refine((value) => !UNITLESS.test(value), {
+        error: (issue) => addUnit(issue.input),
+        abort: true,
+      })
       .regex(DURATION, 'not a duration')
       .transform((value) => {
         const [, amount, unit] = DURATION.exec(value) ?? [];
-        return Math.round(Number(amount) * UNIT_MS[(unit ?? 's') as keyof typeof UNIT_MS]);
+        return Math.round(Number(amount) * UNIT_MS[unit as keyof typeof UNIT_MS]);
       })
       .refine((ms) => ms > 0, 'must be longer than zero')
-      .describe('a duration such as 30m, 45s, 1h or 500ms'),
+      .describe('a duration with a unit (ms, s, m, h, d) such as 30m, 45s, 1h or 500ms'),
 
   /** A pino log level. */
   logLevel: () =>

@@ -82,13 +82,34 @@ describe('parseEnv', () => {
   it.each([
     ['500ms', 500],
     ['45s', 45_000],
-    ['90', 90_000],
+    ['90m', 5_400_000],
     ['1.5h', 5_400_000],
+    ['2d', 172_800_000],
   ])('reads the duration %s as %d ms', (text, ms) => {
     expect(envVar.durationMs().parse(text)).toBe(ms);
   });
 
-  it.each(['0s', '-5m', '10 minutes', ''])('rejects the duration %j', (text) => {
+  it.each(['0s', '-5m', '10 minutes', '', '90', '0'])('rejects the duration %j', (text) => {
     expect(envVar.durationMs().safeParse(text).success).toBe(false);
+  });
+
+  it('refuses a duration without a unit, naming the variable and the units to add', () => {
+    // 34 meant as milliseconds would otherwise be read as 34 s: a bot 1,000 times slower.
+    const error = problemsOf(() =>
+      parseEnv(z.object({ TELEGRAM_BOT_INTERVAL: envVar.durationMs().default(34) }), {
+        TELEGRAM_BOT_INTERVAL: '34',
+      }),
+    );
+    expect(error.problems.map((p) => p.variable)).toEqual(['TELEGRAM_BOT_INTERVAL']);
+    expect(error.message).toContain('TELEGRAM_BOT_INTERVAL: "34" is invalid');
+    expect(error.message).toContain('add a unit: 34ms, 34s, 34m');
+  });
+
+  it('asks for a unit when a YAML file gives a duration as a bare number', () => {
+    const result = envVar.durationMs().safeParse(30);
+    expect(result.success).toBe(false);
+    expect(result.error?.issues.map((issue) => issue.message)).toEqual([
+      'no unit; add a unit: 30ms, 30s, 30m',
+    ]);
   });
 });

@@ -1,7 +1,7 @@
 // Entry point of `pnpm migrate` and of the Kubernetes migration Job: applies the pending
 // migrations to DATABASE_URL, then exits 0, or 1 on any failure.
 import { envVar, loadEnv, z } from '@herald/config';
-import { createLogger } from '@herald/logger';
+import { createLogger, urlPasswords } from '@herald/logger';
 import { migrateDatabase } from './migrations.js';
 
 const env = loadEnv(
@@ -11,7 +11,11 @@ const env = loadEnv(
     LOG_LEVEL: envVar.logLevel().default('info'),
   }),
 );
-const logger = createLogger({ service: 'herald-migrate', level: env.LOG_LEVEL });
+const logger = createLogger({
+  service: 'herald-migrate',
+  level: env.LOG_LEVEL,
+  secrets: urlPasswords(env.DATABASE_URL),
+});
 
 try {
   await migrateDatabase(env.DATABASE_URL, logger);

@@ -1,3 +1,4 @@
+import { maskUrlPasswords } from '@herald/logger';
 import type { FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
 import type { CoreMetrics } from './metrics.js';
@@ -56,7 +57,9 @@ export async function opsRoutes(app: FastifyInstance, options: OpsRoutesOptions)
       } else {
         failing.push(name);
         const reason: unknown = outcome.reason;
-        checks[name] = reason instanceof Error ? reason.message : String(reason);
+        // A driver's error may quote its connection string; /readyz is read by anyone
+        // who can reach the pod.
+        checks[name] = maskUrlPasswords(reason instanceof Error ? reason.message : String(reason));
       }
     });
     const report = options.report ? await options.report().catch(() => ({})) : {};

@@ -78,6 +78,33 @@ describe('state store', () => {
   });
 });
 
+describe('a state store on a Redis with a password', () => {
+  const password = 'redis-pass-5d1f9c';
+  let server: RedisServer;
+  beforeAll(async () => {
+    server = await startRedisServer();
+    const admin = new Redis(server.url);
+    await admin.config('SET', 'requirepass', password);
+    admin.disconnect();
+  });
+  afterAll(() => server.stop());
+
+  it('connects with the password but keeps it out of every field it shows', async () => {
+    const url = server.url.replace('redis://', `redis://:${password}@`);
+    const store = openStateStore({ url, logger });
+    try {
+      await expect(pingStateStore(store)).resolves.toBeUndefined();
+      if (store.kind !== 'redis') throw new Error('expected a Redis store');
+      // Everything but the client itself, which must hold the password to authenticate.
+      const fields = Object.fromEntries(Object.entries(store).filter(([key]) => key !== 'redis'));
+      expect(JSON.stringify(fields)).not.toContain(password);
+      expect(store.url).toBe(server.url.replace('redis://', 'redis://:***@'));
+    } finally {
+      if (store.kind === 'redis') store.redis.disconnect();
+    }
+  });
+});
+
 describe('reconnectDelayMs', () => {
   it('backs off but never waits more than 2 s between attempts', () => {
     for (let attempt = 1; attempt < 50; attempt++) {

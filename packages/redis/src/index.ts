@@ -1,4 +1,4 @@
-import type { Logger } from '@herald/logger';
+import { maskUrlPasswords, type Logger } from '@herald/logger';
 import { Redis, type RedisOptions } from 'ioredis';
 
 export { Redis };
@@ -101,7 +101,12 @@ export function openStateStore(
   config: Omit<RedisConfig, 'url'> & { url: string | undefined },
 ): StateStore {
   if (config.url === undefined) return { kind: 'in-process' };
-  return { kind: 'redis', redis: createRedis({ ...config, url: config.url }), url: config.url };
+  return {
+    kind: 'redis',
+    redis: createRedis({ ...config, url: config.url }),
+    // Shown in status output and logs: the password stays with the client alone.
+    url: maskUrlPasswords(config.url),
+  };
 }
 
 /** Readiness of the state store: PING for Redis; in-process state is always there. */

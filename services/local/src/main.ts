@@ -6,7 +6,7 @@ import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { loadEnv } from '@herald/config';
 import { migrateDatabase } from '@herald/db';
-import { createLogger } from '@herald/logger';
+import { createLogger, urlPasswords } from '@herald/logger';
 import { onShutdownSignal, openRuntime } from '@herald/ops';
 import { buildApp, createUserHandler, optionsFromEnv, VERSION } from '@herald/user-handler';
 import { pino } from 'pino';
@@ -26,7 +26,11 @@ const logFile = join(home, 'herald.log');
 const logger = createLogger({
   service: 'herald-local',
   level: env.LOG_LEVEL,
-  secrets: [env.TELEGRAM_BOT_TOKEN, env.AI_API_KEY],
+  secrets: [
+    env.TELEGRAM_BOT_TOKEN,
+    env.AI_API_KEY,
+    ...urlPasswords(env.DATABASE_URL, env.REDIS_URL, env.AI_BASE_URL),
+  ],
   ...(consoleMode ? { destination: pino.destination({ dest: logFile, sync: true }) } : {}),
 });
 const say = (line: string): void => void process.stdout.write(`${line}\n`);

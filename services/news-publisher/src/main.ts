@@ -2,7 +2,7 @@
 // with --once it runs one news cycle as the leader and exits (0 done, 1 failed, 75 when
 // another replica holds the lock).
 import { loadEnv } from '@herald/config';
-import { createLogger } from '@herald/logger';
+import { createLogger, urlPasswords } from '@herald/logger';
 import { onShutdownSignal, openRuntime, packageVersion } from '@herald/ops';
 import { buildApp } from './app.js';
 import { newsPublisherEnv } from './env.js';
@@ -14,7 +14,11 @@ const env = loadEnv('news-publisher', newsPublisherEnv);
 const logger = createLogger({
   service: 'news-publisher',
   level: env.LOG_LEVEL,
-  secrets: [env.TELEGRAM_BOT_TOKEN, env.AI_API_KEY],
+  secrets: [
+    env.TELEGRAM_BOT_TOKEN,
+    env.AI_API_KEY,
+    ...urlPasswords(env.DATABASE_URL, env.REDIS_URL, env.AI_BASE_URL),
+  ],
 });
 const runtime = openRuntime({
   service: 'news-publisher',
