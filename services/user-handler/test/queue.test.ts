@@ -4,6 +4,7 @@ import { Registry } from '@herald/ops';
 import { createRedis, type Redis } from '@herald/redis';
 import { testRedisUrl, uniquePrefix, waitFor } from '@herald/testing';
 import type { Update } from 'telegraf/types';
+import { startStallableRedis } from './stall.js';
 import { createMemoryQueue } from '../src/updates/memory-queue.js';
 import type { Consumer, ConsumeOptions, QueuedUpdate, UpdateQueue } from '../src/updates/queue.js';
 import {
@@ -80,6 +81,36 @@ describe.each(['redis', 'in-process'] as const)('the %s update queue', (kind) =>
     // …and chat 1's second update started only after its first ended.
     expect(events.indexOf('start a2')).toBeGreaterThan(events.indexOf('end a1'));
     expect(await queue.stats()).toMatchObject({ length: 0, deadLetters: 0 });
+  });
+
+  it('shows the updates of a chat waiting behind the one being handled, oldest first', async () => {
+    const queue = make();
+    let open!: () => void;
+    const mayFinish = new Promise<void>((resolve) => (open = resolve));
+    const handling: string[] = [];
+    consume(queue, {
+      handler: async (entry) => {
+        handling.push(textOf(entry));
+        if (textOf(entry) === 'question') await mayFinish;
+      },
+    });
+    try {
+      await queue.enqueue(update(6, 'question'));
+      await waitFor(() => handling.includes('question'), { what: 'the question to be handled' });
+      expect(await queue.waitingUpdates(6)).toEqual([]);
+      await queue.enqueue(update(6, 'never mind'));
+      await queue.enqueue(update(7, 'another chat'));
+      await queue.enqueue(update(6, '/reset'));
+      const waiting = await queue.waitingUpdates(6);
+      expect(waiting.map((u) => (u as { message: { text: string } }).message.text)).toEqual([
+        'never mind',
+        '/reset',
+      ]);
+    } finally {
+      open();
+    }
+    await waitFor(() => handling.length === 4, { what: 'all four updates' });
+    expect(await queue.waitingUpdates(6)).toEqual([]);
   });
 
   it('takes an update_id it has already seen only once', async () => {
@@ -255,5 +286,144 @@ describe('the Redis update queue across workers', () => {
         expect.stringMatching(/taken \d+ times by workers that never finished it/),
       ]),
     );
+  });
+
+  /** Owner of each unfinished entry, in id order, as Redis's pending list has it. */
+  const owners = async () =>
+    (
+      (await redis.xpending(UPDATE_STREAM, WORKER_GROUP, '-', '+', 10)) as [
+        string,
+        string,
+        number,
+        number,
+      ][]
+    ).map(([, consumer]) => consumer);
+  const counted = async (registry: Registry, name: string, labels: object = {}) => {
+    const values = (await registry.getSingleMetric(name)?.get())?.values ?? [];
+    const match = values.find((v) =>
+      Object.entries(labels).every(([k, l]) => (v.labels as Record<string, unknown>)[k] === l),
+    );
+    return match?.value ?? 0;
+  };
+  const gate = () => {
+    let open!: () => void;
+    const opened = new Promise<void>((resolve) => (open = resolve));
+    return { open, opened };
+  };
+
+  it('leaves updates to the worker that took them over while this one stalled, handling none twice', async () => {
+    // Pod A reaches Redis through a relay the test can freeze: a stalled pod. Both pods
+    // share the claim timeout, as pods of one deployment do.
+    const stall = await startStallableRedis();
+    const clientA = createRedis({ url: stall.url, logger, keyPrefix: prefix });
+    clients.push(clientA);
+    const registryA = new Registry();
+    const queueA = createRedisQueue({
+      redis: clientA,
+      logger,
+      registry: registryA,
+      claimIdleMs: 1_500,
+      consumerName: 'pod-a',
+    });
+    const queueB = make({ claimIdleMs: 1_500, consumerName: 'pod-b' });
+    await queueB.enqueue(update(30, 'first'));
+    await queueB.enqueue(update(30, 'second'));
+    const handled: string[] = [];
+    const aborted: boolean[] = [];
+    const [aMayFinish, bMayFinish] = [gate(), gate()];
+    const podA = queueA.consume({
+      handler: async (entry) => {
+        handled.push(`A ${textOf(entry)}`);
+        if (textOf(entry) !== 'first') return;
+        await aMayFinish.opened;
+        aborted.push(entry.signal?.aborted ?? false);
+      },
+    });
+    let podB: Consumer | undefined;
+    try {
+      // A is answering "first", with "second" waiting behind it, when it stalls.
+      await waitFor(
+        async () => handled.includes('A first') && (await owners()).join() === 'pod-a,pod-a',
+        { what: 'pod A to take both updates' },
+      );
+      stall.freeze();
+      podB = queueB.consume({
+        handler: async (entry) => {
+          handled.push(`B ${textOf(entry)}`);
+          if (textOf(entry) === 'first') await bMayFinish.opened;
+        },
+      });
+      await waitFor(() => handled.includes('B first'), {
+        what: 'pod B to take over the stalled updates',
+      });
+      // A wakes up: what it sent while stalled, its keep-alive included, reaches Redis.
+      stall.thaw();
+      await waitFor(
+        async () =>
+          (await counted(registryA, 'herald_updates_taken_over_total')) >= 2 ||
+          (await owners()).includes('pod-a'),
+        { what: "pod A's keep-alive after the stall" },
+      );
+      expect(await owners()).toEqual(['pod-b', 'pod-b']);
+
+      aMayFinish.open();
+      await waitFor(
+        async () =>
+          (await counted(registryA, 'herald_updates_processed_total', {
+            outcome: 'taken_over',
+          })) === 1,
+        { what: 'pod A to leave "first" to pod B' },
+      );
+      // A's handler was told it no longer owns the update, and A finished nothing of B's.
+      expect(aborted).toEqual([true]);
+      expect(await owners()).toEqual(['pod-b', 'pod-b']);
+
+      bMayFinish.open();
+      await waitFor(async () => (await queueB.stats()).length === 0, { what: 'pod B to finish' });
+      expect(handled).toEqual(['A first', 'B first', 'B second']);
+    } finally {
+      aMayFinish.open();
+      bMayFinish.open();
+      await podA.stop();
+      await podB?.stop();
+      await stall.close();
+    }
+  });
+
+  it('does not finish an update another worker took over, whether or not it noticed in time', async () => {
+    const registry = new Registry();
+    const queue = createRedisQueue({
+      redis: client(),
+      logger,
+      registry,
+      claimIdleMs: 1_500,
+      consumerName: 'pod-a',
+    });
+    await queue.enqueue(update(31, 'only'));
+    const handling = gate();
+    const mayFinish = gate();
+    consumers.push(
+      queue.consume({
+        handler: async () => {
+          handling.open();
+          await mayFinish.opened;
+        },
+      }),
+    );
+    await handling.opened;
+    // Pod B decided pod A was gone and took the update; A's handler ends right after.
+    const [[id] = ['']] = (await redis.xpending(UPDATE_STREAM, WORKER_GROUP, '-', '+', 1)) as [
+      string,
+    ][];
+    await redis.xclaim(UPDATE_STREAM, WORKER_GROUP, 'pod-b', 0, id);
+    mayFinish.open();
+    await waitFor(
+      async () =>
+        (await counted(registry, 'herald_updates_processed_total', { outcome: 'taken_over' })) ===
+          1 || (await redis.xlen(UPDATE_STREAM)) === 0,
+      { what: 'pod A to settle the update' },
+    );
+    expect(await redis.xlen(UPDATE_STREAM)).toBe(1);
+    expect(await owners()).toEqual(['pod-b']);
   });
 });

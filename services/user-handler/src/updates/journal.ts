@@ -42,6 +42,8 @@ interface JournalScope {
   replay: Map<string, unknown>;
   /** How often each (method, payload) was called so far in this attempt. */
   occurrences: Map<string, number>;
+  /** Aborted once another worker has taken the update over: it answers from then on. */
+  signal?: AbortSignal | undefined;
 }
 
 const scope = new AsyncLocalStorage<JournalScope>();
@@ -70,7 +72,9 @@ function callKey(scope: JournalScope, method: string, payload: object): string {
 
 /**
  * First middleware of the bot: routes the context's Bot API calls through the journal of
- * the update being handled (when there is one).
+ * the update being handled (when there is one). Once another worker has taken the update
+ * over, every further call fails with the takeover as its reason: that worker answers now,
+ * and a call from here too would show the user a second reply.
  */
 export function journalMiddleware(): Middleware<Context> {
   return (ctx, next) => {
@@ -79,6 +83,8 @@ export function journalMiddleware(): Middleware<Context> {
       const telegram = ctx.telegram;
       const callApi = telegram.callApi.bind(telegram);
       telegram.callApi = (async (method: string, payload: object, options?: object) => {
+        // Typing actions and drafts included: the user would see them too.
+        current.signal?.throwIfAborted();
         if (unjournaled(method)) return callApi(method as never, payload as never, options);
         const key = callKey(current, method, payload);
         if (current.replay.has(key)) return current.replay.get(key);
@@ -93,7 +99,8 @@ export function journalMiddleware(): Middleware<Context> {
 
 /**
  * The workers' handler: runs each update through the bot's logic. Each attempt starts from
- * the journal, so a retry or another worker's redelivery never repeats a sent call. The
+ * the journal, so a retry or another worker's redelivery never repeats a sent call, and
+ * stops calling the Bot API once the entry's signal says another worker took it over. The
  * queue deletes the journal when it finishes the update.
  */
 export function botUpdateHandler(bot: Telegraf, journal?: CallJournal): UpdateHandler {
@@ -104,8 +111,9 @@ export function botUpdateHandler(bot: Telegraf, journal?: CallJournal): UpdateHa
     }
     const updateId = entry.update.update_id;
     const replay = await journal.load(updateId);
-    await scope.run({ updateId, journal, replay, occurrences: new Map() }, () =>
-      bot.handleUpdate(entry.update),
+    await scope.run(
+      { updateId, journal, replay, occurrences: new Map(), signal: entry.signal },
+      () => bot.handleUpdate(entry.update),
     );
   };
 }

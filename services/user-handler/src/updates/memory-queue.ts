@@ -77,13 +77,16 @@ export function createMemoryQueue(options: MemoryQueueOptions): UpdateQueue & {
         ...(options.retryDelayMs ? { retryDelayMs: options.retryDelayMs } : {}),
         backend: {
           // One dispatcher owns every chat here, and it keeps each chat in order itself.
-          isNext: () => Promise.resolve(true),
-          complete: (entry) => Promise.resolve(void forget(entry)),
+          turnOf: () => Promise.resolve('next'),
+          complete: (entry) => {
+            forget(entry);
+            return Promise.resolve('recorded');
+          },
           deadLetter: (entry, reason) => {
             forget(entry);
             deadLetters.push({ entry, reason });
             if (deadLetters.length > DEAD_LETTER_LIMIT) deadLetters.shift();
-            return Promise.resolve();
+            return Promise.resolve('recorded');
           },
         },
       });
@@ -96,9 +99,9 @@ export function createMemoryQueue(options: MemoryQueueOptions): UpdateQueue & {
         },
       };
     },
-    waitingBehind(chatId: number): Promise<number> {
-      const inHand = dispatcher?.queuedFor(chatId) ?? 0;
-      return Promise.resolve(Math.max(0, inHand - 1));
+    waitingUpdates(chatId: number): Promise<Update[]> {
+      const inHand = dispatcher?.waitingIn(chatId) ?? [];
+      return Promise.resolve(inHand.map((entry) => entry.update));
     },
     stats(): Promise<QueueStats> {
       const oldest = Math.min(...enqueuedAt.values());

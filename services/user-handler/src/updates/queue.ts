@@ -10,6 +10,11 @@ export interface QueuedUpdate {
   chatId: number;
   /** How many times a worker has taken this entry, this one included. */
   deliveries: number;
+  /**
+   * Aborted when another worker has taken this entry over (this one stalled longer than
+   * the claim timeout): the handler should stop, and its outcome is not recorded here.
+   */
+  signal?: AbortSignal;
 }
 
 export interface QueueStats {
@@ -49,10 +54,10 @@ export interface UpdateQueue {
   consume(options: ConsumeOptions): Consumer;
   stats(): Promise<QueueStats>;
   /**
-   * Updates of this chat queued behind the one being handled: a long answer stops when
-   * the user has sent something newer (a new question, /reset).
+   * The updates of this chat queued behind the one being handled, oldest first: a long
+   * answer stops when its asker has sent something newer (a new question, /reset).
    */
-  waitingBehind(chatId: number): Promise<number>;
+  waitingUpdates(chatId: number): Promise<Update[]>;
 }
 
 /** Telegram redelivers an unacknowledged update for up to 24 hours. */
@@ -89,6 +94,7 @@ export interface QueueMetrics {
   processed: Counter<'outcome'>;
   processingSeconds: Histogram;
   deadLetters: Counter;
+  takenOver: Counter;
 }
 
 const metricsByRegistry = new WeakMap<Registry, QueueMetrics>();
@@ -103,7 +109,9 @@ export function queueMetrics(registry: Registry, queue?: UpdateQueue): QueueMetr
   const metrics: QueueMetrics = {
     processed: new Counter({
       name: 'herald_updates_processed_total',
-      help: 'Updates handled by workers, by outcome: ok, retried, dead_lettered, dropped',
+      help:
+        'Updates handled by workers, by outcome: ok, retried, dead_lettered, dropped, taken_over ' +
+        '(handled here, but another worker took it over meanwhile and records its outcome)',
       labelNames: ['outcome'],
       registers: [registry],
     }),
@@ -116,6 +124,13 @@ export function queueMetrics(registry: Registry, queue?: UpdateQueue): QueueMetr
     deadLetters: new Counter({
       name: 'herald_update_dead_letters_total',
       help: 'Updates given up on and moved to the dead-letter stream',
+      registers: [registry],
+    }),
+    takenOver: new Counter({
+      name: 'herald_updates_taken_over_total',
+      help:
+        'Updates this worker held that another worker took over, because this one stalled ' +
+        'longer than the claim timeout (QUEUE_CLAIM_IDLE)',
       registers: [registry],
     }),
   };
@@ -155,14 +170,25 @@ export function queueMetrics(registry: Registry, queue?: UpdateQueue): QueueMetr
   return metrics;
 }
 
+/**
+ * Whether an entry may be handled now: `next` when no earlier entry of its chat is
+ * unfinished anywhere, `waiting` while one is, `taken-over` when this worker no longer owns
+ * it (another worker claimed it while this one stalled, or already finished it).
+ */
+export type EntryTurn = 'next' | 'waiting' | 'taken-over';
+
+/** What recording an outcome did: `recorded`, or nothing since another worker owns the entry. */
+export type EntrySettled = 'recorded' | 'taken-over';
+
 /** Where the dispatcher asks about order across workers and records outcomes. */
 export interface DispatchBackend {
-  /** Whether no earlier entry of the same chat is unfinished anywhere. */
-  isNext(entry: QueuedUpdate): Promise<boolean>;
-  /** Called when `isNext` has said no for a long time: repairs an orphaned head. */
+  turnOf(entry: QueuedUpdate): Promise<EntryTurn>;
+  /** Called when `turnOf` has said `waiting` for a long time: repairs an orphaned head. */
   repairHead?(entry: QueuedUpdate): Promise<void>;
-  complete(entry: QueuedUpdate): Promise<void>;
-  deadLetter(entry: QueuedUpdate, reason: string): Promise<void>;
+  /** Finishes the entry, only while this worker owns it. */
+  complete(entry: QueuedUpdate): Promise<EntrySettled>;
+  /** Moves the entry to the dead letters, only while this worker owns it. */
+  deadLetter(entry: QueuedUpdate, reason: string): Promise<EntrySettled>;
 }
 
 export interface DispatcherOptions extends ConsumeOptions {
@@ -195,6 +221,10 @@ const describe = (error: unknown): string =>
  */
 export class ChatDispatcher {
   private readonly chats = new Map<number, QueuedUpdate[]>();
+  /** Per entry in hand, by id: aborted when another worker has taken it over. */
+  private readonly ownership = new Map<string, AbortController>();
+  /** Entries whose handling has begun: they leave `chats` only when it ends. */
+  private readonly active = new Set<string>();
   private readonly draining = new Map<number, Promise<void>>();
   private readonly slotWaiters: (() => void)[] = [];
   private running = 0;
@@ -209,14 +239,16 @@ export class ChatDispatcher {
     return n;
   }
 
-  /** Ids of the entries in hand, so the queue can keep them claimed. */
+  /** Ids of the entries in hand that this worker still owns, so the queue keeps them claimed. */
   heldIds(): string[] {
-    return [...this.chats.values()].flatMap((list) => list.map((entry) => entry.id));
+    return [...this.chats.values()].flatMap((list) =>
+      list.filter((entry) => !entry.signal?.aborted).map((entry) => entry.id),
+    );
   }
 
-  /** Entries of one chat in hand, the running one included. */
-  queuedFor(chatId: number): number {
-    return this.chats.get(chatId)?.length ?? 0;
+  /** Entries of one chat in hand behind its first (the one being handled), oldest first. */
+  waitingIn(chatId: number): QueuedUpdate[] {
+    return this.chats.get(chatId)?.slice(1) ?? [];
   }
 
   holds(id: string): boolean {
@@ -227,12 +259,52 @@ export class ChatDispatcher {
   add(entry: QueuedUpdate): void {
     const list = this.chats.get(entry.chatId) ?? [];
     if (list.some((e) => e.id === entry.id)) return;
+    const ownership = new AbortController();
+    this.ownership.set(entry.id, ownership);
+    const held: QueuedUpdate = { ...entry, signal: ownership.signal };
     // Sorted by id: a claimed older entry goes before newer ones already in hand.
-    const at = list.findIndex((e) => compareIds(e.id, entry.id) > 0);
-    if (at === -1) list.push(entry);
-    else list.splice(at, 0, entry);
-    this.chats.set(entry.chatId, list);
-    this.startDrain(entry.chatId);
+    const at = list.findIndex((e) => compareIds(e.id, held.id) > 0);
+    if (at === -1) list.push(held);
+    else list.splice(at, 0, held);
+    this.chats.set(held.chatId, list);
+    this.startDrain(held.chatId);
+  }
+
+  /**
+   * Lets go of entries another worker has taken over: waiting ones are dropped now, a
+   * running one's handler is told through its signal, and no outcome of theirs is recorded
+   * here. Ids not in hand, or already let go of, are ignored.
+   */
+  takenOver(ids: Iterable<string>): void {
+    for (const id of ids) {
+      const ownership = this.ownership.get(id);
+      if (!ownership || ownership.signal.aborted) continue;
+      ownership.abort(new Error('another worker took this update over'));
+      const entry = this.release(id);
+      this.options.metrics.takenOver.inc();
+      this.options.logger.warn(
+        { update_id: entry?.update.update_id, chat_id: entry?.chatId, entry: id },
+        'another worker took over an update this one held, so it is left to that worker. This ' +
+          'worker stalled longer than QUEUE_CLAIM_IDLE (a long synchronous task, CPU ' +
+          'throttling, a paused process); if this repeats, give the pods more CPU or raise ' +
+          'QUEUE_CLAIM_IDLE',
+      );
+    }
+  }
+
+  /** Drops a waiting entry from its chat; a running one stays until its handling ends. */
+  private release(id: string): QueuedUpdate | undefined {
+    for (const list of this.chats.values()) {
+      const at = list.findIndex((e) => e.id === id);
+      if (at === -1) continue;
+      const entry = list[at]!;
+      if (!this.active.has(id)) {
+        list.splice(at, 1);
+        this.ownership.delete(id);
+      }
+      return entry;
+    }
+    return undefined;
   }
 
   private startDrain(chatId: number): void {
@@ -256,7 +328,15 @@ export class ChatDispatcher {
     let waitedMs = 0;
     while (list.length > 0) {
       const entry = list[0]!;
-      if (!(await this.options.backend.isNext(entry).catch(() => false))) {
+      const turn = await this.options.backend.turnOf(entry).catch((): EntryTurn => 'waiting');
+      // Let go of meanwhile, or an older entry claimed in front of it: look again.
+      if (list[0] !== entry) continue;
+      if (turn === 'taken-over') {
+        this.takenOver([entry.id]);
+        if (list[0] === entry) list.shift();
+        continue;
+      }
+      if (turn === 'waiting') {
         // An earlier update of this chat is with another worker (or a dead one, until its
         // entry is claimed): wait rather than answer out of order.
         if (this.stopping) return;
@@ -271,7 +351,13 @@ export class ChatDispatcher {
       }
       waitedMs = 0;
       if (this.stopping) return;
-      await this.process(entry);
+      this.active.add(entry.id);
+      try {
+        await this.process(entry);
+      } finally {
+        this.active.delete(entry.id);
+        this.ownership.delete(entry.id);
+      }
       // A claim may have put an older entry first meanwhile; remove this one by id.
       const index = list.indexOf(entry);
       if (index !== -1) list.splice(index, 1);
@@ -294,12 +380,17 @@ export class ChatDispatcher {
   }
 
   private async process(entry: QueuedUpdate): Promise<void> {
-    const { backend, logger, metrics, maxAttempts } = this.options;
+    const { logger, metrics, maxAttempts } = this.options;
     const context = { update_id: entry.update.update_id, chat_id: entry.chatId, entry: entry.id };
     const retryDelayMs = this.options.retryDelayMs ?? ((n: number) => 500 * 4 ** (n - 1));
     let lastError: unknown;
     for (let attempt = 1; attempt <= maxAttempts; attempt += 1) {
       await this.acquireSlot();
+      if (entry.signal?.aborted) {
+        this.releaseSlot();
+        if (attempt > 1) this.leave(entry, context);
+        return;
+      }
       const timer = metrics.processingSeconds.startTimer();
       try {
         await this.options.handler(entry);
@@ -310,10 +401,14 @@ export class ChatDispatcher {
         timer();
         this.releaseSlot();
       }
+      // Whatever this attempt did, the worker that took the update over now answers it.
+      if (entry.signal?.aborted) {
+        this.leave(entry, context);
+        return;
+      }
       if (lastError === undefined) {
-        metrics.processed.inc({ outcome: 'ok' });
         logger.debug({ ...context, attempt }, 'update handled');
-        await this.settle(() => backend.complete(entry), context);
+        await this.finish(entry, 'ok', context);
         return;
       }
       if (isPermanent(lastError)) {
@@ -321,8 +416,7 @@ export class ChatDispatcher {
           { ...context, reason: describe(lastError) },
           'update dropped: Telegram refused',
         );
-        metrics.processed.inc({ outcome: 'dropped' });
-        await this.settle(() => backend.complete(entry), context);
+        await this.finish(entry, 'dropped', context);
         return;
       }
       if (attempt < maxAttempts) {
@@ -337,9 +431,41 @@ export class ChatDispatcher {
     await this.giveUp(entry, lastError, `failed ${maxAttempts} times: ${describe(lastError)}`);
   }
 
+  /** Records a handled update as finished, unless another worker took it over meanwhile. */
+  private async finish(
+    entry: QueuedUpdate,
+    outcome: 'ok' | 'dropped',
+    context: object,
+  ): Promise<void> {
+    if ((await this.settle(() => this.options.backend.complete(entry), context)) === 'taken-over') {
+      this.takenOver([entry.id]);
+      this.leave(entry, context);
+      return;
+    }
+    this.options.metrics.processed.inc({ outcome });
+  }
+
+  /** Counts an update handled here whose outcome the worker that took it over records. */
+  private leave(entry: QueuedUpdate, context: object): void {
+    this.options.metrics.processed.inc({ outcome: 'taken_over' });
+    this.options.logger.info(
+      context,
+      'stopped handling an update another worker took over; that worker answers it',
+    );
+  }
+
   /** Moves an update to the dead-letter stream, tells the user, and goes on. */
   async giveUp(entry: QueuedUpdate, error: unknown, reason: string): Promise<void> {
     const context = { update_id: entry.update.update_id, chat_id: entry.chatId, entry: entry.id };
+    const settled = await this.settle(
+      () => this.options.backend.deadLetter(entry, reason),
+      context,
+    );
+    if (settled === 'taken-over') {
+      this.takenOver([entry.id]);
+      this.leave(entry, context);
+      return;
+    }
     this.options.logger.error(
       { ...context, err: error, reason },
       'update moved to the dead-letter stream. Inspect it with XRANGE on the dead-letter stream ' +
@@ -347,7 +473,6 @@ export class ChatDispatcher {
     );
     this.options.metrics.processed.inc({ outcome: 'dead_lettered' });
     this.options.metrics.deadLetters.inc();
-    await this.settle(() => this.options.backend.deadLetter(entry, reason), context);
     await this.options
       .onDeadLetter?.(entry, error)
       .catch((notifyError: unknown) =>
@@ -358,12 +483,17 @@ export class ChatDispatcher {
       );
   }
 
-  /** Records an outcome, retrying while the queue's store is unreachable. */
-  private async settle(step: () => Promise<void>, context: object): Promise<void> {
+  /**
+   * Records an outcome, retrying while the queue's store is unreachable; undefined when
+   * the worker stops before it could.
+   */
+  private async settle(
+    step: () => Promise<EntrySettled>,
+    context: object,
+  ): Promise<EntrySettled | undefined> {
     for (let attempt = 1; ; attempt += 1) {
       try {
-        await step();
-        return;
+        return await step();
       } catch (error) {
         if (attempt === 1 || attempt % 30 === 0) {
           this.options.logger.error(
@@ -371,7 +501,7 @@ export class ChatDispatcher {
             'could not record a handled update (is Redis up?); retrying so it is not handled twice',
           );
         }
-        if (this.stopping && attempt >= 5) return;
+        if (this.stopping && attempt >= 5) return undefined;
         await sleep(Math.min(100 * attempt, 2_000));
       }
     }

@@ -13,6 +13,8 @@ import {
   type Consumer,
   type QueuedUpdate,
   type QueueStats,
+  type EntrySettled,
+  type EntryTurn,
   type UpdateQueue,
 } from './queue.js';
 import { journalKey } from './journal.js';
@@ -30,6 +32,9 @@ const chatKey = (chatId: number) => `updates:chat:${chatId}`;
 /** Dead letters kept; older ones are trimmed. */
 const DEAD_LETTER_MAXLEN = 10_000;
 
+/** Ids per keep-alive script call: keeps each call short and its Lua argument list small. */
+const KEEP_ALIVE_BATCH = 500;
+
 // Dedupe and append in one step: an update is recorded as seen AND queued, or neither.
 const ENQUEUE = `
 if redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then
@@ -39,15 +44,62 @@ if redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then
 end
 return false`;
 
+// Only the consumer that owns an entry (has it in its pending list) may finish it: a
+// worker that stalled past the claim timeout and woke up must not finish, or delete, an
+// entry another worker took over and is handling. One XPENDING for one id and consumer.
+// Without the group (the stream was deleted, or Redis lost its data) nothing says another
+// worker has the entry, and this worker's copy may be the only one left: it counts as ours.
+const OWNS = `
+local function owns(stream, group, consumer, id)
+  local rows = redis.pcall('XPENDING', stream, group, id, id, 1, consumer)
+  if rows.err then return true end
+  return #rows > 0
+end
+`;
+
+// Keeps alive the entries this worker holds by resetting their idle time, but only those it
+// still owns; returns the others, which another worker claimed while this one stalled.
+// Why not XCLAIM with a minimum idle time instead: no bound tells our entries from one
+// another worker claimed. A bound below the claim timeout lets a worker that stalled take
+// back an entry a live worker claimed moments ago (both then handle it); a bound at or
+// above it never touches our own entries, which then look dead to everyone. The owner's
+// name tells them apart, and checking it in the same script as the XCLAIM leaves no moment
+// for another claim in between. JUSTID: a keep-alive is not a delivery, so the delivery
+// count stays as it is.
+const KEEP_ALIVE = `${OWNS}
+local mine, lost = {}, {}
+for i = 3, #ARGV do
+  if owns(KEYS[1], ARGV[1], ARGV[2], ARGV[i]) then
+    mine[#mine + 1] = ARGV[i]
+  else
+    lost[#lost + 1] = ARGV[i]
+  end
+end
+if #mine > 0 then
+  mine[#mine + 1] = 'JUSTID'
+  redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, unpack(mine))
+end
+return lost`;
+
+// Whether this worker may handle an entry now: it must still own it, and no earlier entry
+// of its chat may be unfinished.
+const TURN = `${OWNS}
+if not owns(KEYS[1], ARGV[1], ARGV[2], ARGV[3]) then return 'taken-over' end
+local head = redis.call('LINDEX', KEYS[2], 0)
+if not head or head == ARGV[3] then return 'next' end
+return 'waiting'`;
+
 // Acknowledge, drop from the stream, from the chat's order and the call journal, at once.
-const COMPLETE = `
+const COMPLETE = `${OWNS}
+if not owns(KEYS[1], ARGV[1], ARGV[3], ARGV[2]) then return 0 end
 redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
 redis.call('XDEL', KEYS[1], ARGV[2])
 redis.call('LREM', KEYS[2], 1, ARGV[2])
 redis.call('DEL', KEYS[3])
 return 1`;
 
-const DEAD_LETTER = `
+const DEAD_LETTER = `${OWNS}
+if not owns(KEYS[1], ARGV[1], ARGV[8], ARGV[2]) then return 0 end
 redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[7], '*', 'update', ARGV[3], 'chat', ARGV[4],
   'entry', ARGV[2], 'reason', ARGV[5], 'deliveries', ARGV[6])
 redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
@@ -69,7 +121,21 @@ interface QueueCommands {
     journal: string,
     group: string,
     id: string,
+    consumer: string,
   ): Promise<number>;
+  heraldKeepAlive(
+    stream: string,
+    group: string,
+    consumer: string,
+    ...ids: string[]
+  ): Promise<string[]>;
+  heraldTurn(
+    stream: string,
+    chat: string,
+    group: string,
+    consumer: string,
+    id: string,
+  ): Promise<EntryTurn>;
   heraldDeadLetter(
     stream: string,
     chat: string,
@@ -99,6 +165,9 @@ export interface RedisQueueOptions {
 }
 
 type StreamEntry = [id: string, fields: string[]];
+
+/** The scripts that finish an entry answer 1 when they did, 0 when another worker owns it. */
+const settled = (reply: number): EntrySettled => (reply === 1 ? 'recorded' : 'taken-over');
 
 function parseEntry(
   id: string,
@@ -135,6 +204,8 @@ export function createRedisQueue(options: RedisQueueOptions): UpdateQueue {
   redis.defineCommand('heraldEnqueue', { numberOfKeys: 3, lua: ENQUEUE });
   redis.defineCommand('heraldComplete', { numberOfKeys: 3, lua: COMPLETE });
   redis.defineCommand('heraldDeadLetter', { numberOfKeys: 4, lua: DEAD_LETTER });
+  redis.defineCommand('heraldKeepAlive', { numberOfKeys: 1, lua: KEEP_ALIVE });
+  redis.defineCommand('heraldTurn', { numberOfKeys: 2, lua: TURN });
 
   // ioredis adds the key prefix to most commands' keys, but not to XGROUP's and XINFO's,
   // whose key follows a subcommand.
@@ -158,8 +229,22 @@ export function createRedisQueue(options: RedisQueueOptions): UpdateQueue {
       return id === null ? 'duplicate' : 'queued';
     },
     consume: (consume) => startConsumer(consume),
-    async waitingBehind(chatId) {
-      return Math.max(0, (await redis.llen(chatKey(chatId))) - 1);
+    async waitingUpdates(chatId) {
+      // The chat's list is its order; its head is the entry being handled.
+      const ids = await redis.lrange(chatKey(chatId), 1, -1);
+      if (ids.length === 0) return [];
+      const pipeline = redis.pipeline();
+      for (const id of ids) pipeline.xrange(UPDATE_STREAM, id, id);
+      const updates: Update[] = [];
+      for (const [error, value] of (await pipeline.exec()) ?? []) {
+        if (error) throw error;
+        // Gone: finished between the two reads. Malformed: the workers dead-letter it.
+        const [entry] = value as StreamEntry[];
+        if (!entry) continue;
+        const parsed = parseEntry(entry[0], entry[1], 1);
+        if (!('error' in parsed)) updates.push(parsed.update);
+      }
+      return updates;
     },
     async stats(): Promise<QueueStats> {
       const results = await redis
@@ -199,10 +284,14 @@ export function createRedisQueue(options: RedisQueueOptions): UpdateQueue {
       maxAttempts: options.maxAttempts ?? 3,
       ...(options.retryDelayMs ? { retryDelayMs: options.retryDelayMs } : {}),
       backend: {
-        async isNext(entry) {
-          const head = await redis.lindex(chatKey(entry.chatId), 0);
-          return head === null || head === entry.id;
-        },
+        turnOf: (entry) =>
+          commands.heraldTurn(
+            UPDATE_STREAM,
+            chatKey(entry.chatId),
+            WORKER_GROUP,
+            consumer,
+            entry.id,
+          ),
         async repairHead(entry) {
           const head = await redis.lindex(chatKey(entry.chatId), 0);
           if (head === null || head === entry.id) return;
@@ -215,15 +304,17 @@ export function createRedisQueue(options: RedisQueueOptions): UpdateQueue {
             );
           }
         },
-        complete: async (entry) => {
-          await commands.heraldComplete(
-            UPDATE_STREAM,
-            chatKey(entry.chatId),
-            journalKey(entry.update.update_id),
-            WORKER_GROUP,
-            entry.id,
-          );
-        },
+        complete: async (entry) =>
+          settled(
+            await commands.heraldComplete(
+              UPDATE_STREAM,
+              chatKey(entry.chatId),
+              journalKey(entry.update.update_id),
+              WORKER_GROUP,
+              entry.id,
+              consumer,
+            ),
+          ),
         deadLetter: (entry, reason) =>
           deadLetter(entry, JSON.stringify(entry.update), reason, entry.deliveries),
       },
@@ -234,21 +325,23 @@ export function createRedisQueue(options: RedisQueueOptions): UpdateQueue {
       raw: string,
       reason: string,
       deliveries: number,
-    ) => {
-      await commands.heraldDeadLetter(
-        UPDATE_STREAM,
-        chatKey(entry.chatId),
-        DEAD_LETTER_STREAM,
-        journalKey(entry.update?.update_id ?? -1),
-        WORKER_GROUP,
-        entry.id,
-        raw,
-        entry.chatId,
-        reason,
-        deliveries,
-        DEAD_LETTER_MAXLEN,
+    ): Promise<EntrySettled> =>
+      settled(
+        await commands.heraldDeadLetter(
+          UPDATE_STREAM,
+          chatKey(entry.chatId),
+          DEAD_LETTER_STREAM,
+          journalKey(entry.update?.update_id ?? -1),
+          WORKER_GROUP,
+          entry.id,
+          raw,
+          entry.chatId,
+          reason,
+          deliveries,
+          DEAD_LETTER_MAXLEN,
+          consumer,
+        ),
       );
-    };
 
     /** Takes entries into the dispatcher; malformed ones go straight to dead letters. */
     const take = async (entries: StreamEntry[], deliveriesOf: (id: string) => number) => {
@@ -335,10 +428,15 @@ export function createRedisQueue(options: RedisQueueOptions): UpdateQueue {
     };
 
     const claimOnce = async () => {
-      // Keep what we hold marked as alive, so no other worker claims it.
+      // Keep what we hold marked as alive, so no other worker claims it; let go of what
+      // another worker claimed while this one stalled.
       const held = dispatcher.heldIds();
-      if (held.length > 0)
-        await redis.xclaim(UPDATE_STREAM, WORKER_GROUP, consumer, 0, ...held, 'JUSTID');
+      for (let at = 0; at < held.length; at += KEEP_ALIVE_BATCH) {
+        const batch = held.slice(at, at + KEEP_ALIVE_BATCH);
+        dispatcher.takenOver(
+          await commands.heraldKeepAlive(UPDATE_STREAM, WORKER_GROUP, consumer, ...batch),
+        );
+      }
       let cursor = '0-0';
       for (let round = 0; round < 10 && reading; round += 1) {
         const [next, entries] = (await redis.xautoclaim(

@@ -47,7 +47,11 @@ export function filesFeature(deps: BotDeps): Composer<Context> {
       return;
     }
     await guard(ctx, document.file_size, async () => {
-      const text = await documentText(kind, await download(ctx, document.file_id), DOCUMENT_CHARS);
+      const text = await documentText(kind, await download(ctx, document.file_id), DOCUMENT_CHARS, {
+        registry: deps.files?.registry,
+        logger: deps.logger,
+        context: { update_id: ctx.update.update_id, chat_id: ctx.chat.id },
+      });
       const name = document.file_name ?? 'document';
       const question = ctx.message.caption?.trim() || 'Summarize this document and its key points.';
       await answerWithAi(
