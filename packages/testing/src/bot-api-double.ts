@@ -10,6 +10,9 @@ export interface BotApiCall {
   at: number;
 }
 
+export type ChatMemberStatus =
+  'creator' | 'administrator' | 'member' | 'restricted' | 'left' | 'kicked';
+
 export interface BotApiDouble {
   /** Base URL to use as TELEGRAM_API_ROOT. */
   readonly apiRoot: string;
@@ -40,6 +43,8 @@ export interface BotApiDouble {
   ): void;
   /** Makes a file downloadable through getFile, as if a user had sent it. */
   addFile(fileId: string, content: Buffer, path: string): void;
+  /** What getChatMember answers for a user in a chat (default: `member`). */
+  setChatMember(chatId: number, userId: number, status: ChatMemberStatus): void;
   /** Drafts accepted, in order. */
   readonly drafts: DraftCall[];
   /** Every error answer given, in order (429s included). */
@@ -134,6 +139,7 @@ export async function startBotApiDouble(
   };
   const drafts: DraftCall[] = [];
   const files = new Map<string, { content: Buffer; path: string }>();
+  const members = new Map<string, ChatMemberStatus>();
   let tooManyRequests = 0;
   const app: FastifyInstance = Fastify({ logger: false });
   const calls: BotApiCall[] = [];
@@ -386,6 +392,22 @@ export async function startBotApiDouble(
         }
         return { ok: true, result: pending.slice(0, 100) };
       }
+      case 'getChatMember': {
+        const userId = Number(payload.user_id);
+        if (!Number.isSafeInteger(userId) || userId <= 0)
+          return reply.code(400).send(fail(400, 'Bad Request: invalid user_id specified'));
+        const status = members.get(`${String(payload.chat_id)}:${userId}`) ?? 'member';
+        const admin = status === 'creator' || status === 'administrator';
+        return {
+          ok: true,
+          result: {
+            status,
+            user: { id: userId, is_bot: false, first_name: 'User' },
+            ...(admin ? { is_anonymous: false } : {}),
+            ...(status === 'administrator' ? { can_be_edited: false } : {}),
+          },
+        };
+      }
       case 'answerCallbackQuery':
       case 'sendChatAction':
       case 'setMyCommands':
@@ -410,6 +432,7 @@ export async function startBotApiDouble(
   if (!address || typeof address === 'string') throw new Error('the Bot API double has no port');
   return {
     addFile: (fileId, content, path) => void files.set(fileId, { content, path }),
+    setChatMember: (chatId, userId, status) => void members.set(`${chatId}:${userId}`, status),
     apiRoot: `http://127.0.0.1:${address.port}`,
     token,
     calls,

@@ -1,17 +1,22 @@
 // Wires the user-handler from its environment and runs it until SIGTERM.
 import { loadEnv } from '@herald/config';
-import { createLogger } from '@herald/logger';
+import { createLogger, urlPasswords } from '@herald/logger';
 import { onShutdownSignal, openRuntime } from '@herald/ops';
 import { buildApp } from './app.js';
 import { userHandlerEnv, userHandlerRules } from './env.js';
-import { createUserHandler, optionsFromEnv } from './service.js';
+import { ANSWER_GRACE_MS, createUserHandler, optionsFromEnv } from './service.js';
 import { VERSION } from './status.js';
 
 const env = loadEnv('user-handler', userHandlerEnv, { rules: userHandlerRules });
 const logger = createLogger({
   service: 'user-handler',
   level: env.LOG_LEVEL,
-  secrets: [env.TELEGRAM_BOT_TOKEN, env.WEBHOOK_SECRET, env.AI_API_KEY],
+  secrets: [
+    env.TELEGRAM_BOT_TOKEN,
+    env.WEBHOOK_SECRET,
+    env.AI_API_KEY,
+    ...urlPasswords(env.DATABASE_URL, env.REDIS_URL, env.AI_BASE_URL),
+  ],
 });
 const runtime = openRuntime({
   service: 'user-handler',
@@ -43,14 +48,21 @@ const app = await buildApp({
       : undefined,
 });
 
+// Each step has its share of the 25 s cap, so a stuck one still leaves time to close the
+// pools: the workers get the answer grace plus time to send the answers cut short.
 onShutdownSignal({
   logger,
+  timeoutMs: 25_000,
   steps: [
     { name: 'mark not ready', run: async () => (shuttingDown = true) },
     // Telegram gets 503s meanwhile (not ready) and retries on another pod.
-    { name: 'close HTTP server', run: () => app.close() },
-    { name: 'stop polling and workers', run: () => handler.stop() },
-    { name: 'close Postgres and Redis', run: () => runtime.close() },
+    { name: 'close HTTP server', run: () => app.close(), timeoutMs: 3_000 },
+    {
+      name: 'stop polling and workers',
+      run: () => handler.stop({ answerGraceMs: ANSWER_GRACE_MS }),
+      timeoutMs: ANSWER_GRACE_MS + 7_000,
+    },
+    { name: 'close Postgres and Redis', run: () => runtime.close(), timeoutMs: 3_000 },
   ],
 });
 

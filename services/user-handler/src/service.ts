@@ -1,4 +1,4 @@
-import { createAiClient, type AiClient } from '@herald/ai';
+import { createAiClient, type AiClient, type ChatEvent, type ChatRequest } from '@herald/ai';
 import { createDatabase } from '@herald/db';
 import type { Logger } from '@herald/logger';
 import type { ServiceRuntime } from '@herald/ops';
@@ -58,8 +58,54 @@ export interface UserHandler {
   ai: AiClient | undefined;
   /** Starts the workers, and with `polling` a getUpdates loop feeding the queue. */
   start(options: { polling: boolean }): void;
-  /** Stops polling, then the workers (finishing the updates in hand). */
-  stop(): Promise<void>;
+  /**
+   * Stops polling, then the workers: the updates in hand get `answerGraceMs` (default
+   * 10 s) to finish; answers still being written then are cut short (see
+   * {@link answersCutShortOn}) and finished. Then closes the AI client.
+   */
+  stop(options?: { answerGraceMs?: number }): Promise<void>;
+}
+
+/**
+ * Time answers in progress get to finish on shutdown before they are cut short. Most
+ * answers end within it; cutting later would leave too little of the 25 s shutdown cap to
+ * send the partial answers, record them and close the pools.
+ */
+export const ANSWER_GRACE_MS = 10_000;
+
+/** What the user reads at the end of an answer a restart cut short (Markdown). */
+export const CUT_SHORT_NOTE = '_(cut short: Herald is restarting; ask again)_';
+
+/**
+ * The AI client as the bot sees it: once `stopping` aborts, each answer being written ends
+ * where it is, with {@link CUT_SHORT_NOTE} after it, and so does any answer that starts
+ * after that. Its update is then finished and acknowledged by this pod: handing it to
+ * another pod to redo would show the user a second, different answer after the part they
+ * already read, where the queue promises each update answered once.
+ */
+export function answersCutShortOn(stopping: AbortSignal, client: AiClient): AiClient {
+  async function* streamChat(
+    chat: ChatRequest,
+    options: { signal?: AbortSignal } = {},
+  ): AsyncGenerator<ChatEvent> {
+    const cutShort = async function* (): AsyncGenerator<ChatEvent> {
+      yield { type: 'answer', text: `\n\n${CUT_SHORT_NOTE}` };
+      yield { type: 'done', usage: undefined, finishReason: 'cut_short' };
+    };
+    if (stopping.aborted) {
+      yield* cutShort();
+      return;
+    }
+    const signal = options.signal ? AbortSignal.any([options.signal, stopping]) : stopping;
+    try {
+      yield* client.streamChat(chat, { ...options, signal });
+    } catch (error) {
+      // The caller's own reasons to stop (a newer message) keep their meaning.
+      if (!stopping.aborted || options.signal?.aborted) throw error;
+      yield* cutShort();
+    }
+  }
+  return { ...client, streamChat };
 }
 
 /**
@@ -94,13 +140,15 @@ export function createUserHandler(options: UserHandlerOptions): UserHandler {
         connections: aiOptions.maxConcurrency * 2,
       })
     : undefined;
+  // Aborted on shutdown, once in-flight answers had their grace.
+  const stopping = new AbortController();
   const bot = createBot(
     { ...options.telegram, sender },
     {
       ai:
         ai && aiOptions
           ? {
-              client: ai,
+              client: answersCutShortOn(stopping.signal, ai),
               prompts: loadPrompts(aiOptions.promptsDir ?? DEFAULT_PROMPTS_DIR),
               slots: new AiSlots(aiOptions.maxConcurrency),
               historyTokens: aiOptions.historyTokens,
@@ -113,7 +161,7 @@ export function createUserHandler(options: UserHandlerOptions): UserHandler {
                 minGrowthChars: 24,
                 placeholderDelayMs: 400,
               },
-              newerInChat: async (chatId) => (await queue.waitingBehind(chatId)) > 0,
+              waitingInChat: (chatId) => queue.waitingUpdates(chatId),
             }
           : undefined,
       logger,
@@ -136,6 +184,7 @@ export function createUserHandler(options: UserHandlerOptions): UserHandler {
             maxBytes: aiOptions.fileMaxBytes ?? 10 * 1024 * 1024,
             visionModel: aiOptions.visionModel,
             transcribeModel: aiOptions.transcribeModel,
+            registry,
           }
         : undefined,
     },
@@ -158,9 +207,25 @@ export function createUserHandler(options: UserHandlerOptions): UserHandler {
       });
       if (polling) poller = startPolling(bot.telegram, queue, logger);
     },
-    async stop() {
+    async stop({ answerGraceMs = ANSWER_GRACE_MS } = {}) {
       await poller?.stop();
-      await consumer?.stop();
+      const workersStopped = consumer?.stop() ?? Promise.resolve();
+      let grace: NodeJS.Timeout | undefined;
+      const finishedInGrace = await Promise.race([
+        workersStopped.then(() => true),
+        new Promise<false>((resolve) => {
+          grace = setTimeout(() => resolve(false), answerGraceMs);
+        }),
+      ]).finally(() => clearTimeout(grace));
+      if (!finishedInGrace) {
+        logger.info(
+          { answer_grace_ms: answerGraceMs },
+          'updates still in hand after the grace: cutting short the answers being written, whose users are told to ask again',
+        );
+      }
+      stopping.abort();
+      await workersStopped;
+      // Every answer has ended, so nothing is left for the client to wait for.
       await ai?.close();
     },
   };

@@ -43,7 +43,8 @@ interface SessionCache {
   getTurns(chatId: number): Promise<Turn[] | undefined>;
   setTurns(chatId: number, turns: Turn[]): Promise<void>;
   pushTurn(chatId: number, turn: Turn): Promise<void>;
-  drop(keys: { userId?: number; chatId?: number }): Promise<void>;
+  /** Drops a user's settings and chats' turns, all in one step. */
+  drop(keys: { userId?: number; chatIds?: readonly number[] }): Promise<void>;
 }
 
 const settingsKey = (userId: number) => `session:settings:${userId}`;
@@ -81,10 +82,10 @@ function redisCache(redis: Extract<StateStore, { kind: 'redis' }>['redis']): Ses
         .ltrim(turnsKey(chatId), -CACHED_TURNS, -1)
         .exec();
     },
-    async drop({ userId, chatId }) {
+    async drop({ userId, chatIds = [] }) {
       const keys = [
         ...(userId === undefined ? [] : [settingsKey(userId)]),
-        ...(chatId === undefined ? [] : [turnsKey(chatId)]),
+        ...chatIds.map(turnsKey),
       ];
       if (keys.length > 0) await redis.del(...keys);
     },
@@ -107,9 +108,9 @@ function memoryCache(): SessionCache {
       }
       return Promise.resolve();
     },
-    drop: ({ userId, chatId }) => {
+    drop: ({ userId, chatIds = [] }) => {
       if (userId !== undefined) settings.delete(userId);
-      if (chatId !== undefined) turns.delete(chatId);
+      for (const chatId of chatIds) turns.delete(chatId);
       return Promise.resolve();
     },
   };
@@ -223,23 +224,34 @@ export function createSessionStore(deps: { db: Database; store: StateStore }): S
     },
 
     async forget(userId) {
-      // A user's private chat has the user's id; its messages go with it, and the user's
-      // own messages in groups go with the user row (ON DELETE CASCADE).
+      // A user's private chat has the user's id; its messages go with it, and so do the
+      // user's turns in groups (their questions and the answers to them).
+      const theirs = sql`${conversationMessages.userId} = ${userId} or ${conversationMessages.chatId} = ${userId}`;
+      // Every chat the user wrote in may hold their turns in its cached history, which
+      // would go on reaching the LLM until it expired. Those lists are dropped before the
+      // rows (if that fails, nothing is deleted yet and a retry does it all) and again
+      // after (a history reloaded meanwhile from rows about to go goes too); the next
+      // question in each chat reloads its history from Postgres, without the user.
+      const written = await db
+        .selectDistinct({ chatId: conversationMessages.chatId })
+        .from(conversationMessages)
+        .where(theirs);
+      const chatIds = new Set([userId, ...written.map((row) => row.chatId)]);
+      await cache.drop({ userId, chatIds: [...chatIds] });
       const deleted = await db.transaction(async (tx) => {
         const messages = await tx
           .delete(conversationMessages)
-          .where(
-            sql`${conversationMessages.userId} = ${userId} or ${conversationMessages.chatId} = ${userId}`,
-          )
-          .returning({ id: conversationMessages.id });
+          .where(theirs)
+          .returning({ chatId: conversationMessages.chatId });
         await tx.delete(chats).where(and(eq(chats.id, userId), eq(chats.type, 'private')));
         await tx.delete(users).where(eq(users.id, userId));
-        return messages.length;
+        return messages;
       });
-      await cache.drop({ userId, chatId: userId });
+      for (const row of deleted) chatIds.add(row.chatId);
+      await cache.drop({ userId, chatIds: [...chatIds] });
       recorded.delete(`u${userId}`);
       recorded.delete(`c${userId}`);
-      return { messages: deleted };
+      return { messages: deleted.length };
     },
   };
   return store;

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { conversationMessages, createDatabase, users } from '@herald/db';
 import { createNewsControl } from '@herald/news';
-import { waitFor } from '@herald/testing';
+import { parseTelegramHtml, waitFor } from '@herald/testing';
 import { eq } from 'drizzle-orm';
 import {
   ALICE,
@@ -86,6 +86,25 @@ describe('bot commands', () => {
     harness.clear();
     await harness.send(message('/models'));
     expect(harness.replies()[0]).toContain('● <code>qwen2.5-7b</code>');
+  });
+
+  it('answers a message-long unknown model or command in messages Telegram accepts', async () => {
+    const refusalsBefore = harness.telegram.refusals.length;
+    await harness.send(
+      message(`/switch ${'<gold>'.repeat(680)}`, BOB),
+      message(`/${'x'.repeat(4_000)}`, BOB),
+    );
+    const replies = harness.replies(BOB.id);
+    expect(replies.length).toBeGreaterThan(2);
+    for (const html of replies) {
+      const parsed = parseTelegramHtml(html);
+      if (!parsed.ok) throw new Error(parsed.error);
+      expect(parsed.text.length).toBeLessThanOrEqual(4_096);
+    }
+    expect(replies.join('\n')).toContain('Choose one of:');
+    expect(replies.join('\n')).toContain('What I can do');
+    expect(harness.telegram.refusals.slice(refusalsBefore)).toEqual([]);
+    expect(await harness.handler.queue.stats()).toMatchObject({ deadLetters: 0 });
   });
 
   it('switches the model with a button and updates the message in place', async () => {
@@ -182,6 +201,32 @@ describe('bot commands', () => {
       /❌ <code>broken<\/code>: 3 failures, next try \d\d:\d\d UTC; http_status: &lt;500&gt; from server/,
     );
     expect(harness.telegram.refusals.slice(refusalsBefore)).toEqual([]);
+  });
+
+  it('sends a long /admin news sources list as several messages Telegram accepts', async () => {
+    const refusalsBefore = harness.telegram.refusals.length;
+    const ids = Array.from({ length: 40 }, (_, n) => `failing-source-${n}`);
+    await harness.runtime.pool.query(
+      `INSERT INTO sources (id, url, kind, consecutive_failures, backoff_until, last_error)
+       SELECT id, 'https://' || id || '.example', 'rss', 7, now() + interval '1 hour',
+              'fetch failed <ECONNRESET> & ' || repeat('the server closed the connection; ', 6)
+       FROM unnest($1::text[]) AS id`,
+      [ids],
+    );
+    await harness.send(message('/admin news sources'));
+    const replies = harness.replies(ALICE.id);
+    expect(replies.length).toBeGreaterThan(1);
+    const seen = replies
+      .map((html) => {
+        const parsed = parseTelegramHtml(html);
+        if (!parsed.ok) throw new Error(parsed.error);
+        expect(parsed.text.length).toBeLessThanOrEqual(4_096);
+        return parsed.text;
+      })
+      .join('\n');
+    for (const id of ids) expect(seen).toContain(`❌ ${id}: 7 failures`);
+    expect(harness.telegram.refusals.slice(refusalsBefore)).toEqual([]);
+    expect(await harness.handler.queue.stats()).toMatchObject({ deadLetters: 0 });
   });
 
   it('in groups, answers only commands, mentions and replies to its own messages', async () => {

@@ -198,3 +198,48 @@ export async function startHarness(
     },
   };
 }
+
+/** A third user, neither a Herald admin nor a group admin. */
+export const CAROL = { id: 1003, is_bot: false, first_name: 'Carol' };
+
+/** A message in a group that mentions the bot, so the bot answers it there. */
+export function mention(text: string, from: Sender = ALICE, chat = GROUP): Update {
+  const update = message(`@${BOT_USER.username} ${text}`, from, { chat });
+  (update as { message: { entities: object[] } }).message.entities = [
+    { type: 'mention', offset: 0, length: BOT_USER.username.length + 1 },
+  ];
+  return update;
+}
+
+/** A button press on a message the bot sent in a group. */
+export function pressInGroup(data: string, from: Sender, messageId: number, chat = GROUP): Update {
+  const update = press(data, from, messageId);
+  (update as { callback_query: { message: { chat: object } } }).callback_query.message.chat = chat;
+  return update;
+}
+
+/** A user's edit of one of their earlier messages. */
+export function edited(
+  text: string,
+  from: Sender,
+  messageId: number,
+  options: { chat?: typeof GROUP } = {},
+): Update {
+  const id = nextId();
+  const chat = options.chat ?? {
+    id: from.id,
+    type: 'private' as const,
+    first_name: from.first_name,
+  };
+  return {
+    update_id: id,
+    edited_message: {
+      message_id: messageId,
+      date: Math.floor(Date.now() / 1000) - 60,
+      edit_date: Math.floor(Date.now() / 1000),
+      chat,
+      from,
+      text,
+    },
+  };
+}

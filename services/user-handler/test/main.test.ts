@@ -19,6 +19,8 @@ const MAIN = fileURLToPath(new URL('../dist/main.js', import.meta.url));
 interface Run {
   child: ChildProcess;
   output: () => string;
+  /** Resolves once the process has printed `text` (never, if it does not). */
+  printed: (text: string) => Promise<void>;
   exited: Promise<number | null>;
 }
 
@@ -28,13 +30,49 @@ function run(env: Record<string, string>): Run {
     env: { PATH: process.env.PATH ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const append = (chunk: Buffer) => (output += chunk.toString());
+  child.stdout?.on('data', append);
+  child.stderr?.on('data', append);
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return { child, output: () => output, exited };
+  const printed = (text: string) =>
+    new Promise<void>((resolve) => {
+      const check = () => {
+        if (!output.includes(text)) return;
+        child.stdout?.off('data', check);
+        resolve();
+      };
+      child.stdout?.on('data', check);
+      check();
+    });
+  return { child, output: () => output, printed, exited };
 }
 
 describe('user-handler process', () => {
+  it('refuses durations without a unit with exit 78, telling the operator to add one', async () => {
+    const service = run({
+      TELEGRAM_BOT_TOKEN: '123456789:AAEhBP0av28tHkVx9-LyFqM0hPz1GzA1b2c',
+      TELEGRAM_MODE: 'webhook',
+      WEBHOOK_SECRET: 'a-webhook-secret',
+      DATABASE_URL: 'postgres://herald@127.0.0.1:1/herald',
+      REDIS_URL: testRedisUrl(),
+      REDIS_KEY_PREFIX: uniquePrefix('units'),
+      PORT: String(await freePort()),
+      // Meant as 34 ms and 30 s; read as seconds, the bot would send one message per 34 s.
+      TELEGRAM_BOT_INTERVAL: '34',
+      QUEUE_CLAIM_IDLE: '30',
+    });
+    // Whichever comes first: the refusal, or a start on misread durations.
+    const started = service.printed('user-handler started').then(() => 'started' as const);
+    const outcome = await Promise.race([service.exited, started]);
+    if (outcome === 'started') service.child.kill('SIGKILL');
+    expect(outcome).toBe(78);
+    const text = service.output();
+    expect(text).toContain('- TELEGRAM_BOT_INTERVAL: "34" is invalid');
+    expect(text).toContain('add a unit: 34ms, 34s, 34m');
+    expect(text).toContain('- QUEUE_CLAIM_IDLE: "30" is invalid');
+    expect(text).toContain('add a unit: 30ms, 30s, 30m');
+  });
+
   it('exits 78 listing every bad variable at once', async () => {
     const { exited, output } = run({
       TELEGRAM_BOT_TOKEN: 'not-a-token',

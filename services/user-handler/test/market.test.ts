@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { articles, createDatabase, sources } from '@herald/db';
-import { freePort, startLlmDouble, type LlmDouble } from '@herald/testing';
+import { freePort, parseTelegramHtml, startLlmDouble, type LlmDouble } from '@herald/testing';
 import { BOB, message, startHarness, type Harness } from './harness.js';
 
 async function fillArchive(harness: Harness): Promise<void> {
@@ -149,4 +149,59 @@ describe('market commands without an LLM', () => {
       await harness.close();
     }
   });
+});
+
+describe('long headline lists', () => {
+  /** Eight gold headlines of 600 characters: together well past Telegram's 4,096. */
+  async function fillWithLongHeadlines(harness: Harness): Promise<string[]> {
+    const db = createDatabase(harness.runtime.pool);
+    await db
+      .insert(sources)
+      .values({ id: 'kitco', url: 'https://www.kitco.com/rss', kind: 'rss', categories: ['gold'] });
+    const titles = Array.from({ length: 8 }, (_, n) =>
+      `Headline ${n} <gold> & ${'bullion '.repeat(74)}`.slice(0, 600).trim(),
+    );
+    await db.insert(articles).values(
+      titles.map((title, n) => ({
+        sourceId: 'kitco',
+        url: `https://www.kitco.com/long-${n}`,
+        canonicalUrl: `https://www.kitco.com/long-${n}`,
+        contentHash: `long-${n}`,
+        title,
+        category: 'gold',
+        relevant: true,
+        publishedAt: new Date(Date.now() - (n + 1) * 3_600_000),
+      })),
+    );
+    return titles;
+  }
+
+  it.each([
+    ['without an LLM', undefined],
+    ['when the LLM is unreachable', 'unreachable'],
+  ] as const)(
+    'arrive %s as several messages Telegram accepts, every headline kept',
+    async (_, ai) => {
+      const aiBaseUrl = ai ? `http://127.0.0.1:${await freePort()}/v1` : undefined;
+      const harness = await startHarness('in-process', aiBaseUrl ? { aiBaseUrl } : {});
+      try {
+        const titles = await fillWithLongHeadlines(harness);
+        await harness.send(message('/gold', BOB));
+        const finals = harness.telegram.calls
+          .filter((c) => c.payload.chat_id === BOB.id && c.payload.parse_mode === 'HTML')
+          .map((c) => parseTelegramHtml(String(c.payload.text)));
+        expect(finals.length).toBeGreaterThan(1);
+        for (const parsed of finals) {
+          expect(parsed.ok).toBe(true);
+          if (parsed.ok) expect(parsed.text.length).toBeLessThanOrEqual(4_096);
+        }
+        const seen = finals.map((p) => (p.ok ? p.text : '')).join('\n');
+        for (const title of titles) expect(seen).toContain(title);
+        expect(harness.telegram.refusals).toEqual([]);
+        expect(await harness.handler.queue.stats()).toMatchObject({ deadLetters: 0 });
+      } finally {
+        await harness.close();
+      }
+    },
+  );
 });

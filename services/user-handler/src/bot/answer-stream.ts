@@ -1,6 +1,7 @@
 import type { Logger } from '@herald/logger';
 import { MESSAGE_LIMIT } from '@herald/telegram';
 import type { Telegram } from 'telegraf';
+import { isNotModified } from './edit-message.js';
 
 /** Where an answer goes, and how it may be shown while it grows. */
 export interface AnswerTarget {
@@ -224,16 +225,21 @@ export class AnswerStream {
     const ids: number[] = [];
     for (const [index, html] of messages.entries()) {
       if (index === 0 && this.messageId !== undefined) {
-        await this.options.telegram.editMessageText(
-          this.target.chatId,
-          this.messageId,
-          undefined,
-          html,
-          {
-            parse_mode: 'HTML',
-            link_preview_options: { is_disabled: true },
-          },
-        );
+        try {
+          await this.options.telegram.editMessageText(
+            this.target.chatId,
+            this.messageId,
+            undefined,
+            html,
+            {
+              parse_mode: 'HTML',
+              link_preview_options: { is_disabled: true },
+            },
+          );
+        } catch (error) {
+          // The last throttled edit may already show exactly this text: nothing to change.
+          if (!isNotModified(error)) throw error;
+        }
         ids.push(this.messageId);
         continue;
       }

@@ -1,5 +1,7 @@
 import type { AiClient } from '@herald/ai';
 import type { Logger } from '@herald/logger';
+import type { Registry } from '@herald/ops';
+import type { Update } from 'telegraf/types';
 import type { AiSlots } from '../ai-slots.js';
 import type { Archive } from '../archive.js';
 import type { NewsAdmin } from '../news-admin.js';
@@ -53,8 +55,13 @@ export interface ChatAi {
     minGrowthChars: number;
     placeholderDelayMs: number;
   };
-  /** Whether the chat has an update queued behind the one being answered. */
-  newerInChat(chatId: number): Promise<boolean>;
+  /**
+   * The updates of a chat queued behind the one being answered, oldest first. An answer
+   * stops when its asker has moved on, which in a group only they can do: a newer update
+   * from someone else must not stop it (see `supersededCheck`). Without it, answers
+   * always finish.
+   */
+  waitingInChat?: (chatId: number) => Promise<readonly Update[]>;
 }
 
 /** Everything the bot's features need from the outside world. */
@@ -69,9 +76,14 @@ export interface BotDeps {
   limiter: RateLimiter;
   models: ModelChoice;
   ai?: ChatAi | undefined;
-  /** Files: size limit and the models for images and voice. */
+  /** Files: size limit, the models for images and voice, where PDF reads are counted. */
   files?:
-    | { maxBytes: number; visionModel?: string | undefined; transcribeModel?: string | undefined }
+    | {
+        maxBytes: number;
+        visionModel?: string | undefined;
+        transcribeModel?: string | undefined;
+        registry?: Registry | undefined;
+      }
     | undefined;
   /** The news archive, for the market commands. */
   archive?: Archive | undefined;

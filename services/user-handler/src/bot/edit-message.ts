@@ -1,9 +1,17 @@
 import type { Context } from 'telegraf';
 
 /**
- * Edits a message, treating Telegram's "message is not modified" (the same text and
- * buttons again, e.g. a button pressed twice) as done rather than as a failure.
+ * Whether Telegram refused an edit because it would change nothing: the message already
+ * shows this text, entities and buttons (a button pressed twice, or an answer whose last
+ * preview already carried its final text). The edit's goal is met, so it is not a failure.
  */
+export function isNotModified(error: unknown): boolean {
+  const description = (error as { response?: { description?: unknown } } | null)?.response
+    ?.description;
+  return typeof description === 'string' && description.includes('message is not modified');
+}
+
+/** Edits a message, treating Telegram's "message is not modified" as done. */
 export async function editMessage(
   ctx: Context,
   text: string,
@@ -12,8 +20,6 @@ export async function editMessage(
   try {
     await ctx.editMessageText(text, extra);
   } catch (error) {
-    const description = (error as { response?: { description?: unknown } }).response?.description;
-    if (typeof description === 'string' && description.includes('message is not modified')) return;
-    throw error;
+    if (!isNotModified(error)) throw error;
   }
 }

@@ -1,5 +1,5 @@
 import type { Context, Middleware } from 'telegraf';
-import type { Message } from 'telegraf/types';
+import type { Message, UserFromGetMe } from 'telegraf/types';
 import { isAdmin, type BotDeps } from './context.js';
 
 const logContext = (ctx: Context) => ({ update_id: ctx.update.update_id, chat_id: ctx.chat?.id });
@@ -21,10 +21,48 @@ export function recordSeen(deps: BotDeps): Middleware<Context> {
   };
 }
 
-function textOf(message: Message): string | undefined {
+/** A message's text, or a media message's caption. */
+export function textOf(message: Message): string | undefined {
   if ('text' in message) return message.text;
   if ('caption' in message) return message.caption;
   return undefined;
+}
+
+/**
+ * The command a message starts with, lower-cased and without `/` or `@bot`, when it is one
+ * of this bot's (`/help`, `/help@this_bot`); undefined for another bot's command or for a
+ * message that is no command.
+ */
+export function commandOf(message: Message, me: UserFromGetMe): string | undefined {
+  const text = textOf(message) ?? '';
+  if (!text.startsWith('/')) return undefined;
+  const word = text.split(/\s/, 1)[0] ?? '';
+  const at = word.indexOf('@');
+  if (at !== -1 && word.slice(at + 1).toLowerCase() !== me.username.toLowerCase()) return undefined;
+  return word.slice(1, at === -1 ? undefined : at).toLowerCase();
+}
+
+/**
+ * Whether a group message is meant for the bot: one of its commands, a message that
+ * mentions it, or a reply to one of its messages.
+ */
+export function isAddressedToBot(message: Message, me: UserFromGetMe): boolean {
+  const text = textOf(message) ?? '';
+  if (text.startsWith('/')) return commandOf(message, me) !== undefined;
+  if ('reply_to_message' in message && message.reply_to_message?.from?.id === me.id) return true;
+  const entities =
+    'entities' in message
+      ? message.entities
+      : 'caption_entities' in message
+        ? message.caption_entities
+        : undefined;
+  return (entities ?? []).some(
+    (entity) =>
+      (entity.type === 'mention' &&
+        text.slice(entity.offset + 1, entity.offset + entity.length).toLowerCase() ===
+          me.username.toLowerCase()) ||
+      (entity.type === 'text_mention' && entity.user.id === me.id),
+  );
 }
 
 /**
@@ -36,34 +74,7 @@ export function addressedOnly(): Middleware<Context> {
     const chat = ctx.chat;
     if (!chat || chat.type === 'private' || ctx.callbackQuery) return next();
     const message = ctx.message;
-    if (!message) return;
-    const me = ctx.botInfo;
-    const text = textOf(message) ?? '';
-    if (text.startsWith('/')) {
-      const command = text.split(/\s/, 1)[0] ?? '';
-      const at = command.indexOf('@');
-      if (at === -1 || command.slice(at + 1).toLowerCase() === me.username.toLowerCase()) {
-        return next();
-      }
-      return;
-    }
-    if ('reply_to_message' in message && message.reply_to_message?.from?.id === me.id) {
-      return next();
-    }
-    const entities =
-      'entities' in message
-        ? message.entities
-        : 'caption_entities' in message
-          ? message.caption_entities
-          : undefined;
-    const mentioned = (entities ?? []).some(
-      (entity) =>
-        (entity.type === 'mention' &&
-          text.slice(entity.offset + 1, entity.offset + entity.length).toLowerCase() ===
-            me.username.toLowerCase()) ||
-        (entity.type === 'text_mention' && entity.user.id === me.id),
-    );
-    if (mentioned) return next();
+    if (message && isAddressedToBot(message, ctx.botInfo)) return next();
   };
 }
 

@@ -2,6 +2,7 @@ import { escapeHtml } from '@herald/telegram';
 import { Composer, type Context } from 'telegraf';
 import type { NewsAdmin, SourceHealth } from '../../news-admin.js';
 import { isAdmin, type AdminStats, type BotDeps } from '../context.js';
+import { replyHtml } from '../reply-html.js';
 
 const USAGE = 'Admin commands: /admin stats, /admin news pause|resume|now|sources';
 
@@ -85,13 +86,14 @@ export function adminFeature(deps: BotDeps): Composer<Context> {
     }
     const [sub, action] = ctx.payload.trim().split(/\s+/);
     if (sub === 'stats') {
-      await ctx.reply(formatAdminStats(await deps.adminStats()), { parse_mode: 'HTML' });
+      await replyHtml(ctx, formatAdminStats(await deps.adminStats()));
       return;
     }
     if (sub === 'news' && deps.news) {
       const by = ctx.from.username ? `@${ctx.from.username}` : String(ctx.from.id);
       deps.logger.info({ user_id: ctx.from.id, action: action ?? 'state' }, '/admin news');
-      await ctx.reply(await newsCommand(deps.news, action, by), { parse_mode: 'HTML' });
+      // The sources list grows with the sources file: past one message it goes out in several.
+      await replyHtml(ctx, await newsCommand(deps.news, action, by));
       return;
     }
     await ctx.reply(USAGE);

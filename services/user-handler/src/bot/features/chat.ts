@@ -3,6 +3,8 @@ import { formatAnswer } from '@herald/telegram';
 import { Composer, type Context } from 'telegraf';
 import { buildMessages } from '../../prompts.js';
 import { AnswerStream } from '../answer-stream.js';
+import { splitHtmlLines } from '../reply-html.js';
+import { supersededCheck, type Superseded } from '../superseded.js';
 import type { BotDeps, ChatAi } from '../context.js';
 import { currentModel } from './models.js';
 
@@ -18,14 +20,23 @@ export function unavailableText(error: AiError): string {
       return `The AI is taking too long to answer right now.${wait}`;
     case 'refused':
       return 'The AI could not take this question (it may be too long for the model). Try a shorter one, or /reset to start over.';
+    case 'server_error':
+      return `The AI failed while working on the answer.${wait}`;
     default:
       return `The AI is offline right now.${wait} Commands such as /help and /status still work.`;
   }
 }
 
+/** The note that ends an answer stopped before its end (Markdown). */
+const stoppedNote = (reason: Superseded | undefined): string =>
+  reason === 'reset'
+    ? '_(stopped: the conversation was reset)_'
+    : '_(stopped: you sent a new message)_';
+
 /**
  * Answers a question with the LLM, streamed into Telegram as it is written, then saved to
- * the conversation. A newer message from the same chat (a new question, /reset) stops it.
+ * the conversation. The asker moving on (a newer question, a /reset) stops it: see
+ * `supersededCheck` for what counts in a group.
  */
 export async function answerWithAi(
   ctx: Context,
@@ -35,7 +46,10 @@ export async function answerWithAi(
     system: string;
     context?: string;
     save: boolean;
-    /** HTML answer that needs no LLM, sent when it cannot answer (curated fallback). */
+    /**
+     * HTML answer that needs no LLM, sent when it cannot answer (curated fallback); each of
+     * its lines balanced, so that it can be split into messages between lines.
+     */
     fallback?: () => string;
     /** Another model than the user's (the vision model for images). */
     model?: string;
@@ -80,12 +94,27 @@ export async function answerWithAi(
   );
   view.start();
   const controller = new AbortController();
-  // A newer update of this chat waits behind this one: the user moved on.
+  const superseded = supersededCheck(ctx, deps);
+  let stoppedBy: Superseded | undefined;
+  let checking = false;
   const watch = setInterval(() => {
-    void ai.newerInChat(chat.id).then(
-      (newer) => newer && controller.abort(new AiError('cancelled', 'a newer message arrived')),
-      () => undefined,
-    );
+    if (checking) return;
+    checking = true;
+    superseded()
+      .then(
+        (reason) => {
+          if (!reason || stoppedBy) return;
+          stoppedBy = reason;
+          controller.abort(new AiError('cancelled', `the answer was superseded: ${reason}`));
+        },
+        (error: unknown) =>
+          // The answer goes on; the next check, a second later, may well succeed.
+          deps.logger.debug(
+            { update_id: ctx.update.update_id, chat_id: chat.id, err: error },
+            'could not look at the updates waiting behind an answer',
+          ),
+      )
+      .finally(() => (checking = false));
   }, 1_000);
   let reasoning = '';
   let answer = '';
@@ -131,17 +160,17 @@ export async function answerWithAi(
     ) {
       const note =
         error.kind === 'cancelled'
-          ? '_(stopped: you sent a new message)_'
+          ? stoppedNote(stoppedBy)
           : '_(the answer was cut off: the AI stopped responding)_';
       await view.finish(formatAnswer(`${answer}\n\n${note}`));
       return;
     }
     if (error.kind === 'cancelled') {
-      await view.finish(formatAnswer('_(stopped: you sent a new message)_'));
+      await view.finish(formatAnswer(stoppedNote(stoppedBy)));
       return;
     }
     if (input.fallback) {
-      await view.finish([input.fallback()]);
+      await view.finish(splitHtmlLines(input.fallback()));
       return;
     }
     await view.finish(formatAnswer(unavailableText(error)));

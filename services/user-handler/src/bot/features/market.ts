@@ -2,34 +2,9 @@ import { Composer, type Context } from 'telegraf';
 import type { ArchivedArticle } from '../../archive.js';
 import type { BotDeps } from '../context.js';
 import { escapeAttribute, escapeHtml } from '@herald/telegram';
+import { replyHtml } from '../reply-html.js';
+import { MARKET_COMMANDS, type MarketCommand } from '../market-commands.js';
 import { answerWithAi } from './chat.js';
-
-/** The market commands: what each asks of the archive, and its default question. */
-export const MARKET_COMMANDS = {
-  gold: {
-    category: 'gold',
-    title: 'gold and precious metals',
-    question: 'What is moving gold and precious metals now?',
-  },
-  rwa: {
-    category: 'rwa',
-    title: 'tokenized real-world assets',
-    question: 'What is new in tokenized real-world assets?',
-  },
-  bd: {
-    category: 'partnerships',
-    title: 'partnerships and business development',
-    question: 'Which partnerships and deals matter this week?',
-  },
-  summary: {
-    category: undefined,
-    title: 'the markets',
-    question: 'Summarize the most important news of the last day.',
-  },
-  meaning: { category: undefined, title: 'that term', question: '' },
-} as const;
-
-type MarketCommand = keyof typeof MARKET_COMMANDS;
 
 function ago(date: Date | null): string {
   if (!date) return '';
@@ -99,8 +74,7 @@ export function marketFeature(deps: BotDeps): Composer<Context> {
         : [];
       const title = command === 'meaning' ? asked : spec.title;
       if (!deps.ai) {
-        await ctx.reply(headlines(title, found), {
-          parse_mode: 'HTML',
+        await replyHtml(ctx, headlines(title, found), {
           link_preview_options: { is_disabled: true },
         });
         return;

@@ -2,6 +2,7 @@ import { Composer, Markup, type Context } from 'telegraf';
 import type { BotDeps, ModelChoice } from '../context.js';
 import { escapeHtml } from '@herald/telegram';
 import { editMessage } from '../edit-message.js';
+import { replyHtml } from '../reply-html.js';
 
 /** The model a user gets: their pick while it is still offered, else the default. */
 export function currentModel(choice: ModelChoice, picked: string | undefined): string | undefined {
@@ -43,7 +44,7 @@ export function modelsFeature(deps: BotDeps): Composer<Context> {
     if (choice.available.length === 0) return ctx.reply(NO_MODELS);
     const settings = await deps.sessions.settings(ctx.from.id);
     const view = modelsView(choice, currentModel(choice, settings.model), await served());
-    return ctx.reply(view.text, { parse_mode: 'HTML', ...view.keyboard });
+    return replyHtml(ctx, view.text, view.keyboard);
   };
 
   feature.command('models', show);
@@ -59,7 +60,8 @@ export function modelsFeature(deps: BotDeps): Composer<Context> {
       const list = choice.available.map((m) => `<code>${escapeHtml(m)}</code>`).join(', ');
       const what =
         wanted === '' ? 'Which model?' : `<code>${escapeHtml(wanted)}</code> is not offered here.`;
-      return ctx.reply(`${what} Choose one of: ${list}`, { parse_mode: 'HTML' });
+      // The model asked for is the user's text, up to a whole message long.
+      return replyHtml(ctx, `${what} Choose one of: ${list}`);
     }
     await deps.sessions.updateSettings(ctx.from.id, { model: wanted });
     return ctx.reply(`Switched to <code>${escapeHtml(wanted)}</code>.`, { parse_mode: 'HTML' });

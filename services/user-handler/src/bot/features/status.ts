@@ -1,6 +1,7 @@
 import { Composer, type Context } from 'telegraf';
 import { isAdmin, type BotDeps, type StatusReport } from '../context.js';
 import { escapeHtml } from '@herald/telegram';
+import { replyHtml } from '../reply-html.js';
 import { currentModel } from './models.js';
 
 function formatUptime(seconds: number): string {
@@ -52,7 +53,7 @@ export function statusFeature(deps: BotDeps): Composer<Context> {
     const picked = ctx.from ? (await deps.sessions.settings(ctx.from.id)).model : undefined;
     const model = currentModel(deps.models, picked);
     if (model) text += `\nYour model: <code>${escapeHtml(model)}</code>`;
-    await ctx.reply(text, { parse_mode: 'HTML' });
+    await replyHtml(ctx, text);
   };
   feature.command('status', answer);
   feature.action('status', async (ctx) => {

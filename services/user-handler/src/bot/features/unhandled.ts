@@ -1,5 +1,6 @@
 import { Composer, type Context } from 'telegraf';
 import { escapeHtml } from '@herald/telegram';
+import { replyHtml } from '../reply-html.js';
 import { HELP_TEXT } from './help.js';
 
 /** Registered last: unknown commands get help instead of silence. */
@@ -11,7 +12,8 @@ export function unhandledFeature(): Composer<Context> {
     const text = ctx.message.text;
     if (text.startsWith('/')) {
       const command = escapeHtml(text.split(/\s/, 1)[0] ?? text);
-      await ctx.reply(`I don't know ${command}.\n\n${HELP_TEXT}`, { parse_mode: 'HTML' });
+      // The unknown command is the user's text, up to a whole message long.
+      await replyHtml(ctx, `I don't know ${command}.\n\n${HELP_TEXT}`);
       return;
     }
     await ctx.reply(`Chatting with the AI is not available on this instance.\n\n${HELP_TEXT}`, {
