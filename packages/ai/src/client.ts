@@ -380,12 +380,17 @@ export function createAiClient(options: AiClientOptions): AiClient {
     else permit.success();
   };
 
-  const circuitOpen = () =>
-    new AiError(
+  /** A permit to call the server, or the circuit-open error (counted) while it is open. */
+  const admit = () => {
+    const permit = circuit.tryAcquire();
+    if (permit) return permit;
+    metrics?.requests.inc({ outcome: 'unavailable' });
+    throw new AiError(
       'unavailable',
       'the LLM server failed repeatedly; not calling it for a while (circuit open)',
       circuit.retryAfterSeconds(),
     );
+  };
 
   async function* streamChat(
     chat: ChatRequest,
@@ -394,11 +399,7 @@ export function createAiClient(options: AiClientOptions): AiClient {
     const callerSignal = callOptions.signal;
     for (let attempt = 0; ; attempt += 1) {
       if (callerSignal?.aborted) throw new AiError('cancelled', 'the caller cancelled the request');
-      const permit = circuit.tryAcquire();
-      if (!permit) {
-        metrics?.requests.inc({ outcome: 'unavailable' });
-        throw circuitOpen();
-      }
+      const permit = admit();
       const controller = new AbortController();
       const abort = (error: AiError) => controller.abort(error);
       const onCallerAbort = () =>
@@ -625,11 +626,7 @@ export function createAiClient(options: AiClientOptions): AiClient {
   ): Promise<string> {
     const callerSignal = callOptions.signal;
     if (callerSignal?.aborted) throw new AiError('cancelled', 'the caller cancelled the request');
-    const permit = circuit.tryAcquire();
-    if (!permit) {
-      metrics?.requests.inc({ outcome: 'unavailable' });
-      throw circuitOpen();
-    }
+    const permit = admit();
     const controller = new AbortController();
     const onCallerAbort = () =>
       controller.abort(new AiError('cancelled', 'the caller cancelled the request'));

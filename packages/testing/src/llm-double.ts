@@ -1,4 +1,4 @@
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 
 /** What the double answers to one chat request. */
 export interface LlmScript {
@@ -116,6 +116,13 @@ function tokens(text: string, size: number): string[] {
  * events inside the stream, oversized events and bodies, and connections dropped mid-answer.
  */
 export async function startLlmDouble(options: LlmDoubleOptions = {}): Promise<LlmDouble> {
+  /** An error answer as OpenAI-compatible servers send one, with `retry-after` if given. */
+  const refuse = (reply: FastifyReply, status: number, retryAfterSeconds?: number) => {
+    if (retryAfterSeconds !== undefined) reply.header('retry-after', String(retryAfterSeconds));
+    return reply
+      .code(status)
+      .send({ error: { message: `test double answered ${status}`, code: status } });
+  };
   const app: FastifyInstance = Fastify({ logger: false, bodyLimit: 20 * 1024 * 1024 });
   const requests: LlmRequest[] = [];
   const streams: StreamTiming[] = [];
@@ -166,13 +173,8 @@ export async function startLlmDouble(options: LlmDoubleOptions = {}): Promise<Ll
         return;
       }
     }
-    if (plan.status && plan.status !== 200) {
-      if (plan.retryAfterSeconds !== undefined)
-        reply.header('retry-after', String(plan.retryAfterSeconds));
-      return reply
-        .code(plan.status)
-        .send({ error: { message: `test double answered ${plan.status}`, code: plan.status } });
-    }
+    if (plan.status && plan.status !== 200)
+      return refuse(reply, plan.status, plan.retryAfterSeconds);
     transcriptions += 1;
     return padded({ text: plan.text ?? 'a transcript' }, plan.paddedToBytes);
   });
@@ -181,13 +183,8 @@ export async function startLlmDouble(options: LlmDoubleOptions = {}): Promise<Ll
     const body = request.body;
     requests.push(body);
     const plan = script(body);
-    if (plan.status && plan.status !== 200) {
-      if (plan.retryAfterSeconds !== undefined)
-        reply.header('retry-after', String(plan.retryAfterSeconds));
-      return reply
-        .code(plan.status)
-        .send({ error: { message: `test double answered ${plan.status}`, code: plan.status } });
-    }
+    if (plan.status && plan.status !== 200)
+      return refuse(reply, plan.status, plan.retryAfterSeconds);
     const id = `chatcmpl-${requests.length}`;
     const style = options.reasoningStyle ?? 'field';
     const ttft = plan.timeToFirstTokenMs ?? options.timeToFirstTokenMs ?? 0;

@@ -14,8 +14,7 @@ import type pg from 'pg';
 import { archive, enrich } from './archive.js';
 import { cleanItems, type CleanedItems } from './items.js';
 import { judgeStories, type Judge } from './judge.js';
-import type { Lease } from './leader.js';
-import { LeaseLost } from './leader.js';
+import { LeaseLost, type Lease } from './leader.js';
 import type { NewsMetrics } from './metrics.js';
 import { editLateLinks, publish } from './posts.js';
 import {

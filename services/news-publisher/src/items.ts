@@ -44,8 +44,8 @@ export interface CleanedItems {
 const EARLIEST_DATE_MS = Date.UTC(1990, 0, 1);
 const FUTURE_SLACK_MS = 24 * 3_600_000;
 
-export const MAX_TITLE_CHARS = 1_000;
-export const MAX_LEAD_CHARS = 4_000;
+const MAX_TITLE_CHARS = 1_000;
+const MAX_LEAD_CHARS = 4_000;
 const MAX_AUTHOR_CHARS = 200;
 const MAX_URL_CHARS = 2_048;
 const TITLE_FROM_LEAD_CHARS = 160;
