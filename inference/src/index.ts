@@ -1,0 +1,2 @@
+/** Placeholder so the package builds before its first module lands. */
+export {};
