@@ -1,6 +1,6 @@
 import { createHttpApp, type HttpAppOptions } from '@herald/ops';
 import type { FastifyInstance } from 'fastify';
-import { webhookRoutes, type WebhookOptions } from './webhook.js';
+import { webhookRoutes, type WebhookOptions } from './ingress/webhook.js';
 
 export interface AppDeps extends Omit<HttpAppOptions, 'bodyLimitBytes'> {
   /** Serve `POST /telegram/webhook` (webhook mode). */

@@ -1,13 +1,14 @@
 export { buildApp, type AppDeps } from './app.js';
 export * from './bot/index.js';
 export * from './env.js';
-export { ALLOWED_UPDATES, startPolling, type Poller } from './polling.js';
+export { ALLOWED_UPDATES, startPolling, type Poller } from './ingress/polling.js';
 export * from './rate-limit.js';
 export * from './service.js';
 export * from './sessions.js';
-export { adminStatsReporter, statusReporter, VERSION, type AiEndpoint } from './status.js';
+export { adminStatsReporter, statusReporter, VERSION, type AiEndpoint } from './reports.js';
 export * from './updates/journal.js';
 export * from './updates/memory-queue.js';
 export * from './updates/queue.js';
+export * from './updates/dispatcher.js';
 export * from './updates/redis-queue.js';
-export { secretMatches, webhookRoutes, type WebhookOptions } from './webhook.js';
+export { secretMatches, webhookRoutes, type WebhookOptions } from './ingress/webhook.js';

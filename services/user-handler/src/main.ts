@@ -5,7 +5,7 @@ import { onShutdownSignal, openRuntime } from '@herald/ops';
 import { buildApp } from './app.js';
 import { userHandlerEnv, userHandlerRules } from './env.js';
 import { ANSWER_GRACE_MS, createUserHandler, optionsFromEnv } from './service.js';
-import { VERSION } from './status.js';
+import { VERSION } from './reports.js';
 
 const env = loadEnv('user-handler', userHandlerEnv, { rules: userHandlerRules });
 const logger = createLogger({

@@ -2,7 +2,7 @@
 // webhook for operators and for the Helm hook. Configured by the environment only.
 import { envVar, loadEnv, requiredWhen, telegramEnv, z } from '@herald/config';
 import { Telegram } from 'telegraf';
-import { deleteWebhook, setWebhook } from './webhook-setup.js';
+import { deleteWebhook, setWebhook } from './ingress/webhook-setup.js';
 import { userHandlerEnv } from './env.js';
 
 const [action = '', ...flags] = process.argv.slice(2);

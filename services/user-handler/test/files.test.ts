@@ -4,7 +4,7 @@ import { Registry } from '@herald/ops';
 import { createRedis } from '@herald/redis';
 import { startLlmDouble, testRedisUrl, type LlmDouble } from '@herald/testing';
 import type { Update } from 'telegraf/types';
-import { documentText, FileRefused } from '../src/files.js';
+import { documentText, FileRefused } from '../src/documents.js';
 import { BOB, startHarness, type Harness } from './harness.js';
 
 /**

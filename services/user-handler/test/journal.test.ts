@@ -10,7 +10,8 @@ import {
   type BotApiDouble,
 } from '@herald/testing';
 import { Telegraf } from 'telegraf';
-import { botUpdateHandler, createRedisJournal, journalMiddleware } from '../src/updates/journal.js';
+import { sendPathMiddleware } from '../src/bot/send-path.js';
+import { botUpdateHandler, createRedisJournal } from '../src/updates/journal.js';
 import { createRedisQueue, UPDATE_STREAM, WORKER_GROUP } from '../src/updates/redis-queue.js';
 import { message } from './harness.js';
 
@@ -25,7 +26,7 @@ describe('the call journal', () => {
     redis = createRedis({ url: testRedisUrl(), logger, keyPrefix: prefix });
     telegram = await startBotApiDouble();
     bot = new Telegraf(telegram.token, { telegram: { apiRoot: telegram.apiRoot } });
-    bot.use(journalMiddleware());
+    bot.use(sendPathMiddleware(undefined));
     // An update whose handling makes two calls.
     bot.on('message', async (ctx) => {
       await ctx.reply('first part');
@@ -73,7 +74,7 @@ describe('the call journal', () => {
     };
     const [handling, mayGoOn] = [gate(), gate()];
     const slowBot = new Telegraf(telegram.token, { telegram: { apiRoot: telegram.apiRoot } });
-    slowBot.use(journalMiddleware());
+    slowBot.use(sendPathMiddleware(undefined));
     slowBot.on('message', async (ctx) => {
       await ctx.reply('before the takeover');
       handling.open();

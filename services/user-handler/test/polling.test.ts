@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { waitFor } from '@herald/testing';
-import { startPolling, type Poller } from '../src/polling.js';
+import { startPolling, type Poller } from '../src/ingress/polling.js';
 import { ALICE, BOB, message, startHarness, type Harness } from './harness.js';
 
 describe.each(['redis', 'in-process'] as const)('long polling into the %s queue', (kind) => {

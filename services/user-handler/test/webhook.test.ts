@@ -7,7 +7,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Update } from 'telegraf/types';
 import { buildApp } from '../src/app.js';
 import { createRedisQueue, UPDATE_STREAM } from '../src/updates/redis-queue.js';
-import { secretMatches } from '../src/webhook.js';
+import { secretMatches } from '../src/ingress/webhook.js';
 import { message, startHarness, type Harness } from './harness.js';
 
 const SECRET = 'webhook-secret-0123456789abcdef';

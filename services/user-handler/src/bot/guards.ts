@@ -1,6 +1,6 @@
 import type { Context, Middleware } from 'telegraf';
 import type { Message, UserFromGetMe } from 'telegraf/types';
-import { isAdmin, type BotDeps } from './context.js';
+import { isAdmin, type BotDeps } from './deps.js';
 
 const logContext = (ctx: Context) => ({ update_id: ctx.update.update_id, chat_id: ctx.chat?.id });
 

@@ -1,6 +1,5 @@
 import { Telegraf } from 'telegraf';
-import { journalMiddleware } from '../updates/journal.js';
-import type { BotDeps } from './context.js';
+import type { BotDeps } from './deps.js';
 import type { Sender } from '@herald/telegram';
 import { adminFeature } from './features/admin.js';
 import { chatFeature } from './features/chat.js';
@@ -15,8 +14,9 @@ import { startFeature } from './features/start.js';
 import { statusFeature } from './features/status.js';
 import { unhandledFeature } from './features/unhandled.js';
 import { addressedOnly, allowlist, rateLimit, recordSeen } from './guards.js';
+import { sendPathMiddleware, useSendPath } from './send-path.js';
 
-export type { AdminStats, BotDeps, ChatAi, ModelChoice, StatusReport } from './context.js';
+export type { AdminStats, BotDeps, ChatAi, ModelChoice, StatusReport } from './deps.js';
 export { unavailableText } from './features/chat.js';
 export { formatAdminStats } from './features/admin.js';
 export { currentModel } from './features/models.js';
@@ -27,21 +27,6 @@ export interface BotOptions {
   apiRoot: string;
   /** Every Bot API call goes through it (rate limits, 429, plain-text fallback). */
   sender?: Sender | undefined;
-}
-
-type CallApi = Telegraf['telegram']['callApi'];
-
-/** Routes a Telegram instance's calls through the shared sender. */
-function throughSender(telegram: Telegraf['telegram'], sender: Sender): void {
-  const callApi = telegram.callApi.bind(telegram);
-  // The caller's signal (polling's stop) also ends the sender's waits and retries.
-  telegram.callApi = ((method: string, payload: object, options?: { signal?: AbortSignal }) =>
-    sender.call(
-      method,
-      payload as Record<string, unknown>,
-      (m, p) => callApi(m as never, p as never, options as never),
-      options?.signal ? { signal: options.signal } : {},
-    )) as CallApi;
 }
 
 /** Commands shown in Telegram's menu (setMyCommands). */
@@ -73,16 +58,14 @@ export function createBot(options: BotOptions, deps: BotDeps): Telegraf {
     handlerTimeout: Number.POSITIVE_INFINITY,
   });
 
-  const sender = options.sender;
-  if (sender) {
-    throughSender(bot.telegram, sender);
-    // Each update gets its own Telegram instance: route it too, before the journal wraps it.
-    bot.use((ctx, next) => {
-      throughSender(ctx.telegram, sender);
-      return next();
-    });
-  }
-  bot.use(journalMiddleware(), recordSeen(deps), addressedOnly(), allowlist(deps), rateLimit(deps));
+  useSendPath(bot.telegram, options.sender);
+  bot.use(
+    sendPathMiddleware(options.sender),
+    recordSeen(deps),
+    addressedOnly(),
+    allowlist(deps),
+    rateLimit(deps),
+  );
   bot.use(
     startFeature(),
     helpFeature(),

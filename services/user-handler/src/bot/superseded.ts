@@ -1,5 +1,5 @@
 import type { Context } from 'telegraf';
-import type { BotDeps, ChatAi } from './context.js';
+import type { BotDeps, ChatAi } from './deps.js';
 import { resetPermission } from './features/conversation.js';
 import { commandOf, isAddressedToBot } from './guards.js';
 import { MARKET_COMMANDS } from './market-commands.js';

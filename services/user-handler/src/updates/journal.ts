@@ -1,7 +1,8 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { createHash } from 'node:crypto';
 import type { Redis } from '@herald/redis';
-import type { Context, Middleware, Telegraf } from 'telegraf';
+import type { Telegraf } from 'telegraf';
+import type { ApiCall } from '../bot/send-path.js';
 import type { QueuedUpdate, UpdateHandler } from './queue.js';
 
 /**
@@ -71,29 +72,23 @@ function callKey(scope: JournalScope, method: string, payload: object): string {
 }
 
 /**
- * First middleware of the bot: routes the context's Bot API calls through the journal of
- * the update being handled (when there is one). Once another worker has taken the update
- * over, every further call fails with the takeover as its reason: that worker answers now,
- * and a call from here too would show the user a second reply.
+ * The journal stage of the send path (see `useSendPath`), bound to the update being handled
+ * when there is one. Once another worker has taken the update over, every further call
+ * fails with the takeover as its reason: that worker answers now, and a call from here too
+ * would show the user a second reply.
  */
-export function journalMiddleware(): Middleware<Context> {
-  return (ctx, next) => {
-    const current = scope.getStore();
-    if (current) {
-      const telegram = ctx.telegram;
-      const callApi = telegram.callApi.bind(telegram);
-      telegram.callApi = (async (method: string, payload: object, options?: object) => {
-        // Typing actions and drafts included: the user would see them too.
-        current.signal?.throwIfAborted();
-        if (unjournaled(method)) return callApi(method as never, payload as never, options);
-        const key = callKey(current, method, payload);
-        if (current.replay.has(key)) return current.replay.get(key);
-        const result: unknown = await callApi(method as never, payload as never, options);
-        await current.journal.record(current.updateId, key, result);
-        return result;
-      }) as typeof telegram.callApi;
-    }
-    return next();
+export function journalStage(next: ApiCall): ApiCall {
+  const current = scope.getStore();
+  if (!current) return next;
+  return async (method, payload, options) => {
+    // Typing actions and drafts included: the user would see them too.
+    current.signal?.throwIfAborted();
+    if (unjournaled(method)) return next(method, payload, options);
+    const key = callKey(current, method, payload);
+    if (current.replay.has(key)) return current.replay.get(key);
+    const result: unknown = await next(method, payload, options);
+    await current.journal.record(current.updateId, key, result);
+    return result;
   };
 }
 

@@ -2,7 +2,6 @@ import type { Logger } from '@herald/logger';
 import type { Registry } from '@herald/ops';
 import type { Update } from 'telegraf/types';
 import {
-  ChatDispatcher,
   chatIdOf,
   DEDUPE_TTL_SECONDS,
   queueMetrics,
@@ -12,6 +11,7 @@ import {
   type QueueStats,
   type UpdateQueue,
 } from './queue.js';
+import { ChatDispatcher } from './dispatcher.js';
 
 export interface MemoryQueueOptions {
   logger: Logger;

@@ -5,7 +5,6 @@ import type { Registry } from '@herald/ops';
 import type { Redis } from '@herald/redis';
 import type { Update } from 'telegraf/types';
 import {
-  ChatDispatcher,
   chatIdOf,
   DEDUPE_TTL_SECONDS,
   queueMetrics,
@@ -13,10 +12,9 @@ import {
   type Consumer,
   type QueuedUpdate,
   type QueueStats,
-  type EntrySettled,
-  type EntryTurn,
   type UpdateQueue,
 } from './queue.js';
+import { ChatDispatcher, type EntrySettled, type EntryTurn } from './dispatcher.js';
 import { journalKey } from './journal.js';
 
 // Redis keys, under the client's key prefix. The stream holds only unfinished entries:

@@ -1,7 +1,7 @@
 import { escapeHtml } from '@herald/telegram';
 import { Composer, type Context } from 'telegraf';
 import type { NewsAdmin, SourceHealth } from '../../news-admin.js';
-import { isAdmin, type AdminStats, type BotDeps } from '../context.js';
+import { isAdmin, type AdminStats, type BotDeps } from '../deps.js';
 import { replyHtml } from '../reply-html.js';
 
 const USAGE = 'Admin commands: /admin stats, /admin news pause|resume|now|sources';

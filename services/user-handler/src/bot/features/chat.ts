@@ -5,7 +5,7 @@ import { buildMessages } from '../../prompts.js';
 import { AnswerStream } from '../answer-stream.js';
 import { splitHtmlLines } from '../reply-html.js';
 import { supersededCheck, type Superseded } from '../superseded.js';
-import type { BotDeps, ChatAi } from '../context.js';
+import type { BotDeps, ChatAi } from '../deps.js';
 import { currentModel } from './models.js';
 
 /** What the user reads when the LLM cannot answer, by the reason it could not. */

@@ -1,6 +1,6 @@
 import { Composer, type Context, type Telegram } from 'telegraf';
 import type { Message } from 'telegraf/types';
-import { isAdmin, type BotDeps } from '../context.js';
+import { isAdmin, type BotDeps } from '../deps.js';
 
 /** Whether a /reset may clear its chat's conversation, or why not. */
 export type ResetPermission = 'allowed' | 'not-an-admin' | 'unchecked';

@@ -1,6 +1,12 @@
 import { Composer, type Context } from 'telegraf';
-import { documentKind, documentText, downloadFile, FileRefused, tooLarge } from '../../files.js';
-import type { BotDeps } from '../context.js';
+import {
+  documentKind,
+  documentText,
+  downloadFile,
+  FileRefused,
+  tooLarge,
+} from '../../documents.js';
+import type { BotDeps } from '../deps.js';
 import { answerWithAi } from './chat.js';
 
 /** Text of a document given to the model, at most (about 8,000 tokens). */

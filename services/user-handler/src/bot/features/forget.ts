@@ -1,5 +1,5 @@
 import { Composer, type Context } from 'telegraf';
-import type { BotDeps } from '../context.js';
+import type { BotDeps } from '../deps.js';
 
 /** /forget: deletes everything stored about the user, then says what went. */
 export function forgetFeature(deps: BotDeps): Composer<Context> {

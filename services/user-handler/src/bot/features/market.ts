@@ -1,6 +1,6 @@
 import { Composer, type Context } from 'telegraf';
 import type { ArchivedArticle } from '../../archive.js';
-import type { BotDeps } from '../context.js';
+import type { BotDeps } from '../deps.js';
 import { escapeAttribute, escapeHtml } from '@herald/telegram';
 import { replyHtml } from '../reply-html.js';
 import { MARKET_COMMANDS, type MarketCommand } from '../market-commands.js';

@@ -1,5 +1,5 @@
 import { Composer, Markup, type Context } from 'telegraf';
-import type { BotDeps, ModelChoice } from '../context.js';
+import type { BotDeps, ModelChoice } from '../deps.js';
 import { escapeHtml } from '@herald/telegram';
 import { editMessage } from '../edit-message.js';
 import { replyHtml } from '../reply-html.js';

@@ -1,5 +1,5 @@
 import { Composer, Markup, type Context } from 'telegraf';
-import type { BotDeps } from '../context.js';
+import type { BotDeps } from '../deps.js';
 import { editMessage } from '../edit-message.js';
 import type { UserSettings } from '../../sessions.js';
 

@@ -1,5 +1,5 @@
 import { Composer, type Context } from 'telegraf';
-import { isAdmin, type BotDeps, type StatusReport } from '../context.js';
+import { isAdmin, type BotDeps, type StatusReport } from '../deps.js';
 import { escapeHtml } from '@herald/telegram';
 import { replyHtml } from '../reply-html.js';
 import { currentModel } from './models.js';

@@ -1,7 +1,7 @@
 import type { Logger } from '@herald/logger';
 import type { Telegram } from 'telegraf';
 import type { Update } from 'telegraf/types';
-import type { UpdateQueue } from './updates/queue.js';
+import type { UpdateQueue } from '../updates/queue.js';
 
 export interface Poller {
   /** Stops asking for updates and waits for the current batch to be queued. */

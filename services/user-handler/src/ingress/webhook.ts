@@ -3,7 +3,7 @@ import type { Logger } from '@herald/logger';
 import { Counter, Histogram, type Registry } from '@herald/ops';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { Update } from 'telegraf/types';
-import { chatIdOf, updateIdOf, type UpdateQueue } from './updates/queue.js';
+import { chatIdOf, updateIdOf, type UpdateQueue } from '../updates/queue.js';
 import { WEBHOOK_PATH } from './webhook-setup.js';
 
 const SECRET_HEADER = 'x-telegram-bot-api-secret-token';

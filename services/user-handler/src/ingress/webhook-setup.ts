@@ -1,5 +1,5 @@
 import type { Telegram } from 'telegraf';
-import { BOT_COMMANDS } from './bot/index.js';
+import { BOT_COMMANDS } from '../bot/index.js';
 import { ALLOWED_UPDATES } from './polling.js';
 
 export const WEBHOOK_PATH = '/telegram/webhook';
