@@ -5,7 +5,7 @@ import { onShutdownSignal, openRuntime } from '@herald/ops';
 import { buildApp } from './app.js';
 import { userHandlerEnv, userHandlerRules } from './env.js';
 import { ANSWER_GRACE_MS, createUserHandler, optionsFromEnv } from './service.js';
-import { VERSION } from './reports.js';
+import { llmReadiness, VERSION } from './reports.js';
 
 const env = loadEnv('user-handler', userHandlerEnv, { rules: userHandlerRules });
 const logger = createLogger({
@@ -42,6 +42,7 @@ const app = await buildApp({
   metrics: runtime.metrics,
   checks: runtime.checks,
   isShuttingDown: () => shuttingDown,
+  report: llmReadiness(handler.ai && { client: handler.ai, models: env.AI_MODELS }),
   webhook:
     env.TELEGRAM_MODE === 'webhook' && env.WEBHOOK_SECRET
       ? { secret: env.WEBHOOK_SECRET, queue: handler.queue }

@@ -1,4 +1,5 @@
 import type { AiClient } from '@herald/ai';
+import { maskUrlPasswords } from '@herald/logger';
 import { chats, conversationMessages, users, type Database } from '@herald/db';
 import { packageVersion, type ServiceRuntime } from '@herald/ops';
 import { count, gt, sql } from 'drizzle-orm';
@@ -31,6 +32,54 @@ async function probeAi(ai: {
   } catch (error) {
     return { configured: true, reachable: false, models: [...ai.models], detail: reason(error) };
   }
+}
+
+/** What `/readyz` says about the LLM: it never makes the pod unready. */
+export type LlmReadiness =
+  | { status: 'not-configured' }
+  | { status: 'ok'; circuit: string; models: string[] }
+  | { status: 'degraded'; circuit: string; detail: string };
+
+/**
+ * Builds the `/readyz` report of the LLM: `degraded` while its circuit is open or it does
+ * not answer `/models`, `ok` otherwise. A pod stays ready without the LLM (it queues,
+ * answers commands and says the AI is unavailable), so this is reported beside the
+ * checks, not as one. Probes run at most once per `probeEveryMs`, however often
+ * Kubernetes asks.
+ */
+export function llmReadiness(
+  ai: { client: AiClient; models: readonly string[] } | undefined,
+  probeEveryMs = 15_000,
+): () => Promise<{ llm: LlmReadiness; degraded?: string[] }> {
+  let last: { at: number; probe: Promise<StatusReport['ai']> } | undefined;
+  return async () => {
+    if (!ai) return { llm: { status: 'not-configured' } };
+    const now = Date.now();
+    if (!last || now - last.at >= probeEveryMs) last = { at: now, probe: probeAi(ai) };
+    const probe = await last.probe;
+    const circuit = ai.client.circuit.state;
+    if (circuit === 'open') {
+      return {
+        llm: {
+          status: 'degraded',
+          circuit,
+          detail: `circuit open after repeated failures; calls resume in ${ai.client.circuit.retryAfterSeconds()} s`,
+        },
+        degraded: ['llm'],
+      };
+    }
+    if (probe.configured && !probe.reachable) {
+      return {
+        llm: {
+          status: 'degraded',
+          circuit,
+          detail: maskUrlPasswords(probe.detail ?? 'unreachable'),
+        },
+        degraded: ['llm'],
+      };
+    }
+    return { llm: { status: 'ok', circuit, models: probe.configured ? probe.models : [] } };
+  };
 }
 
 /** Builds the function /status calls to learn the state of every dependency. */

@@ -12,7 +12,10 @@ import {
 } from '@herald/testing';
 import type { FastifyInstance } from 'fastify';
 import type pg from 'pg';
+import { createAiClient } from '@herald/ai';
+import { startLlmDouble } from '@herald/testing';
 import { buildApp } from '../src/app.js';
+import { llmReadiness } from '../src/reports.js';
 
 describe('user-handler HTTP app', () => {
   const logger = createLogger({ service: 'test', level: 'silent' });
@@ -87,5 +90,65 @@ describe('user-handler HTTP app', () => {
       /herald_dependency_up\{dependency="postgres",service="user-handler"\} 1/,
     );
     expect(response.body).toContain('herald_http_request_duration_seconds_bucket');
+  });
+
+  it('stays ready without the LLM, and says in /readyz that it is degraded and why', async () => {
+    const llm = await startLlmDouble();
+    const client = createAiClient({
+      baseUrl: llm.baseUrl,
+      logger,
+      retries: 0,
+      breaker: { failureThreshold: 1, openMs: 60_000 },
+    });
+    const registry = createRegistry('user-handler', '0.0.0-test');
+    const withLlm = await buildApp({
+      logger,
+      registry,
+      metrics: createCoreMetrics(registry),
+      checks: { postgres: () => pingPostgres(pool) },
+      report: llmReadiness({ client, models: ['deepseek-r1-14b'] }, 0),
+    });
+    try {
+      const up = await withLlm.inject({ method: 'GET', url: '/readyz' });
+      expect(up.statusCode).toBe(200);
+      expect(up.json()).toMatchObject({
+        status: 'ready',
+        llm: { status: 'ok', circuit: 'closed', models: ['deepseek-r1-14b'] },
+      });
+      expect(up.json()).not.toHaveProperty('degraded');
+
+      await llm.close();
+      const unreachable = await withLlm.inject({ method: 'GET', url: '/readyz' });
+      expect(unreachable.statusCode).toBe(200);
+      expect(unreachable.json()).toMatchObject({
+        status: 'ready',
+        degraded: ['llm'],
+        llm: { status: 'degraded', circuit: 'closed' },
+      });
+
+      // One failed answer opens this client's circuit: /readyz says when calls resume.
+      await expect(
+        (async () => {
+          const events = client.streamChat({
+            model: 'deepseek-r1-14b',
+            messages: [{ role: 'user', content: 'hi' }],
+          });
+          while (!(await events.next()).done);
+        })(),
+      ).rejects.toThrow();
+      const open = await withLlm.inject({ method: 'GET', url: '/readyz' });
+      expect(open.statusCode).toBe(200);
+      expect(open.json()).toMatchObject({
+        degraded: ['llm'],
+        llm: {
+          status: 'degraded',
+          circuit: 'open',
+          detail: expect.stringMatching(/resume in \d+ s/),
+        },
+      });
+    } finally {
+      await withLlm.close();
+      await client.close();
+    }
   });
 });
