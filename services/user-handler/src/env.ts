@@ -30,6 +30,35 @@ export const workerEnv = {
   ...sendLimitsEnv,
 };
 
+/** The admin API (off unless a token is set): its own port, never behind the Ingress. */
+export const adminEnv = {
+  ADMIN_PORT: envVar.port().default(8081),
+  ADMIN_API_TOKEN: z
+    .string()
+    .min(32, 'at least 32 characters')
+    .describe('a bearer token of 32 or more characters (e.g. `openssl rand -hex 32`)')
+    .optional(),
+};
+
+/**
+ * What the admin API needs to list backups and start one: the backup store (the same
+ * settings as the backup CronJob) and, in a cluster, the CronJob to start a Job from.
+ */
+export const adminBackupEnv = {
+  BACKUP_S3_URL: z
+    .string()
+    .regex(/^s3:\/\//, 'not s3://bucket/prefix')
+    .optional(),
+  BACKUP_S3_ENDPOINT: envVar.url().optional(),
+  AWS_REGION: z.string().min(1).optional(),
+  AWS_ACCESS_KEY_ID: z.string().min(1).optional(),
+  AWS_SECRET_ACCESS_KEY: z.string().min(1).optional(),
+  AWS_SESSION_TOKEN: z.string().min(1).optional(),
+  BACKUP_CRONJOB: z.string().min(1).describe("the chart's backup CronJob").optional(),
+  KUBERNETES_SERVICE_HOST: z.string().min(1).optional(),
+  KUBERNETES_SERVICE_PORT: z.string().min(1).optional(),
+};
+
 export const userHandlerEnv = z.object({
   ...telegramEnv,
   TELEGRAM_MODE: envVar.oneOf(['webhook', 'polling']).default('webhook'),
@@ -41,6 +70,8 @@ export const userHandlerEnv = z.object({
   ...aiEnv,
   ...accessEnv,
   ...serverEnv,
+  ...adminEnv,
+  ...adminBackupEnv,
 });
 
 export type UserHandlerEnv = z.infer<typeof userHandlerEnv>;

@@ -2,6 +2,8 @@
 import { loadEnv } from '@herald/config';
 import { createLogger, urlPasswords } from '@herald/logger';
 import { onShutdownSignal, openRuntime } from '@herald/ops';
+import { buildAdminApi } from './admin/api.js';
+import { backupAdminFromEnv } from './admin/backups.js';
 import { buildApp } from './app.js';
 import { userHandlerEnv, userHandlerRules } from './env.js';
 import { ANSWER_GRACE_MS, createUserHandler, optionsFromEnv } from './service.js';
@@ -15,6 +17,9 @@ const logger = createLogger({
     env.TELEGRAM_BOT_TOKEN,
     env.WEBHOOK_SECRET,
     env.AI_API_KEY,
+    env.ADMIN_API_TOKEN,
+    env.AWS_SECRET_ACCESS_KEY,
+    env.AWS_SESSION_TOKEN,
     ...urlPasswords(env.DATABASE_URL, env.REDIS_URL, env.AI_BASE_URL),
   ],
 });
@@ -36,18 +41,35 @@ const handler = createUserHandler({
 });
 
 let shuttingDown = false;
+const llm = llmReadiness(handler.ai && { client: handler.ai, models: env.AI_MODELS });
 const app = await buildApp({
   logger,
   registry: runtime.registry,
   metrics: runtime.metrics,
   checks: runtime.checks,
   isShuttingDown: () => shuttingDown,
-  report: llmReadiness(handler.ai && { client: handler.ai, models: env.AI_MODELS }),
+  report: llm,
   webhook:
     env.TELEGRAM_MODE === 'webhook' && env.WEBHOOK_SECRET
       ? { secret: env.WEBHOOK_SECRET, queue: handler.queue }
       : undefined,
 });
+
+const admin = env.ADMIN_API_TOKEN
+  ? await buildAdminApi({
+      token: env.ADMIN_API_TOKEN,
+      logger,
+      version: VERSION,
+      db: handler.db,
+      queue: handler.queue,
+      sessions: handler.sessions,
+      limiter: handler.limiter,
+      news: handler.news,
+      checks: runtime.checks,
+      llm,
+      backups: backupAdminFromEnv(env, logger),
+    })
+  : undefined;
 
 // Each step has its share of the 25 s cap, so a stuck one still leaves time to close the
 // pools: the workers get the answer grace plus time to send the answers cut short.
@@ -57,7 +79,11 @@ onShutdownSignal({
   steps: [
     { name: 'mark not ready', run: async () => (shuttingDown = true) },
     // Telegram gets 503s meanwhile (not ready) and retries on another pod.
-    { name: 'close HTTP server', run: () => app.close(), timeoutMs: 3_000 },
+    {
+      name: 'close HTTP servers',
+      run: () => Promise.all([app.close(), admin?.close()]),
+      timeoutMs: 3_000,
+    },
     {
       name: 'stop polling and workers',
       run: () => handler.stop({ answerGraceMs: ANSWER_GRACE_MS }),
@@ -68,5 +94,9 @@ onShutdownSignal({
 });
 
 await app.listen({ port: env.PORT, host: '0.0.0.0' });
+if (admin) {
+  await admin.listen({ port: env.ADMIN_PORT, host: '0.0.0.0' });
+  logger.info({ port: env.ADMIN_PORT }, 'admin API listening (bearer ADMIN_API_TOKEN)');
+}
 handler.start({ polling: env.TELEGRAM_MODE === 'polling' });
 logger.info({ mode: env.TELEGRAM_MODE, version: VERSION }, 'user-handler started');

@@ -1,5 +1,5 @@
 import { createAiClient, type AiClient, type ChatEvent, type ChatRequest } from '@herald/ai';
-import { createDatabase } from '@herald/db';
+import { createDatabase, type Database } from '@herald/db';
 import type { Logger } from '@herald/logger';
 import type { ServiceRuntime } from '@herald/ops';
 import {
@@ -11,11 +11,11 @@ import {
 import type { Telegraf } from 'telegraf';
 import { AiSlots } from './ai-slots.js';
 import { createArchive } from './archive.js';
-import { createNewsAdmin } from './news-admin.js';
+import { createNewsAdmin, type NewsAdmin } from './news-admin.js';
 import { apologize, createBot, type ModelChoice } from './bot/index.js';
 import { startPolling, type Poller } from './ingress/polling.js';
 import { DEFAULT_PROMPTS_DIR, loadPrompts } from './prompts.js';
-import { createRateLimiter, type RateLimits } from './rate-limit.js';
+import { createRateLimiter, type RateLimiter, type RateLimits } from './rate-limit.js';
 import { createSessionStore, type SessionStore } from './sessions.js';
 import { adminStatsReporter, statusReporter, type AiEndpoint } from './reports.js';
 import { botUpdateHandler, createRedisJournal } from './updates/journal.js';
@@ -55,6 +55,9 @@ export interface UserHandler {
   bot: Telegraf;
   queue: UpdateQueue;
   sessions: SessionStore;
+  limiter: RateLimiter;
+  news: NewsAdmin;
+  db: Database;
   ai: AiClient | undefined;
   /** Starts the workers, and with `polling` a getUpdates loop feeding the queue. */
   start(options: { polling: boolean }): void;
@@ -127,6 +130,8 @@ export function createUserHandler(options: UserHandlerOptions): UserHandler {
         })
       : createMemoryQueue({ logger, registry, concurrency: options.workers.concurrency });
   const sessions = createSessionStore({ db, store });
+  const limiter = createRateLimiter({ store, limits: options.limits, registry });
+  const news = createNewsAdmin({ db, store });
   const sender = createSender({ store, logger, registry, limits: options.sendLimits });
   const aiOptions = options.ai;
   const ai = aiOptions
@@ -165,10 +170,11 @@ export function createUserHandler(options: UserHandlerOptions): UserHandler {
             }
           : undefined,
       logger,
+      registry,
       adminUserIds: options.adminUserIds,
       allowedUserIds: options.allowedUserIds,
       sessions,
-      limiter: createRateLimiter({ store, limits: options.limits, registry }),
+      limiter,
       models: options.models,
       status: statusReporter({
         runtime,
@@ -178,7 +184,7 @@ export function createUserHandler(options: UserHandlerOptions): UserHandler {
       }),
       adminStats: adminStatsReporter({ db, queue }),
       archive: createArchive(db),
-      news: createNewsAdmin({ db, store }),
+      news,
       files: aiOptions
         ? {
             maxBytes: aiOptions.fileMaxBytes ?? 10 * 1024 * 1024,
@@ -196,6 +202,9 @@ export function createUserHandler(options: UserHandlerOptions): UserHandler {
     bot,
     queue,
     sessions,
+    limiter,
+    news,
+    db,
     ai,
     start({ polling }) {
       consumer = queue.consume({

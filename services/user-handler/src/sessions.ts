@@ -34,6 +34,10 @@ export interface SessionStore {
   reset(chatId: number): Promise<void>;
   /** Deletes everything stored about a user; returns how many messages went. */
   forget(userId: number): Promise<{ messages: number }>;
+  /** Whether an operator blocked the user (read on every update, so cached). */
+  isBlocked(userId: number): Promise<boolean>;
+  /** Blocks or unblocks a user Herald has seen; false when it has not seen them. */
+  setBlocked(userId: number, blocked: boolean): Promise<boolean>;
 }
 
 /** The hot copy: Redis, or this process's memory. */
@@ -45,10 +49,15 @@ interface SessionCache {
   pushTurn(chatId: number, turn: Turn): Promise<void>;
   /** Drops a user's settings and chats' turns, all in one step. */
   drop(keys: { userId?: number; chatIds?: readonly number[] }): Promise<void>;
+  getBlocked(userId: number): Promise<boolean | undefined>;
+  setBlocked(userId: number, blocked: boolean): Promise<void>;
 }
 
 const settingsKey = (userId: number) => `session:settings:${userId}`;
 const turnsKey = (chatId: number) => `session:turns:${chatId}`;
+const blockedKey = (userId: number) => `session:blocked:${userId}`;
+/** How long a user's blocked flag is trusted from the cache before Postgres is asked again. */
+const BLOCKED_TTL_SECONDS = 60 * 60;
 
 function redisCache(redis: Extract<StateStore, { kind: 'redis' }>['redis']): SessionCache {
   return {
@@ -89,13 +98,23 @@ function redisCache(redis: Extract<StateStore, { kind: 'redis' }>['redis']): Ses
       ];
       if (keys.length > 0) await redis.del(...keys);
     },
+    async getBlocked(userId) {
+      const flag = await redis.get(blockedKey(userId));
+      return flag === null ? undefined : flag === '1';
+    },
+    async setBlocked(userId, blocked) {
+      await redis.set(blockedKey(userId), blocked ? '1' : '0', 'EX', BLOCKED_TTL_SECONDS);
+    },
   };
 }
 
 function memoryCache(): SessionCache {
   const settings = new Map<number, UserSettings>();
   const turns = new Map<number, Turn[]>();
+  const blocked = new Map<number, boolean>();
   return {
+    getBlocked: (userId) => Promise.resolve(blocked.get(userId)),
+    setBlocked: (userId, value) => Promise.resolve(void blocked.set(userId, value)),
     getSettings: (userId) => Promise.resolve(settings.get(userId)),
     setSettings: (userId, value) => Promise.resolve(void settings.set(userId, value)),
     getTurns: (chatId) => Promise.resolve(turns.get(chatId)?.slice()),
@@ -252,6 +271,28 @@ export function createSessionStore(deps: { db: Database; store: StateStore }): S
       recorded.delete(`u${userId}`);
       recorded.delete(`c${userId}`);
       return { messages: deleted.length };
+    },
+
+    async isBlocked(userId) {
+      const cached = await cache.getBlocked(userId);
+      if (cached !== undefined) return cached;
+      const [row] = await db
+        .select({ blockedAt: users.blockedAt })
+        .from(users)
+        .where(eq(users.id, userId));
+      const blocked = row?.blockedAt != null;
+      await cache.setBlocked(userId, blocked);
+      return blocked;
+    },
+
+    async setBlocked(userId, blocked) {
+      const rows = await db
+        .update(users)
+        .set({ blockedAt: blocked ? sql`now()` : null })
+        .where(eq(users.id, userId))
+        .returning({ id: users.id });
+      await cache.setBlocked(userId, blocked);
+      return rows.length > 0;
     },
   };
   return store;

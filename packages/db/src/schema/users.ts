@@ -22,4 +22,6 @@ export const users = pgTable('users', {
     .default(sql`'{}'::jsonb`),
   createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
   lastSeenAt: timestamp('last_seen_at', { withTimezone: true }).notNull().defaultNow(),
+  /** Set by an operator (admin API): the bot ignores the user's updates from then on. */
+  blockedAt: timestamp('blocked_at', { withTimezone: true }),
 });

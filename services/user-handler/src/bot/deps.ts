@@ -89,6 +89,8 @@ export interface BotDeps {
   archive?: Archive | undefined;
   /** /admin news: the publisher's controls and its sources' health. */
   news?: NewsAdmin | undefined;
+  /** Where the bot's own counters go (updates ignored…). */
+  registry?: Registry | undefined;
 }
 
 export const isAdmin = (deps: Pick<BotDeps, 'adminUserIds'>, userId: number | undefined): boolean =>

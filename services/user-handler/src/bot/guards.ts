@@ -1,3 +1,4 @@
+import { Counter, type Registry } from '@herald/ops';
 import type { Context, Middleware } from 'telegraf';
 import type { Message, UserFromGetMe } from 'telegraf/types';
 import { isAdmin, type BotDeps } from './deps.js';
@@ -88,6 +89,41 @@ export function allowlist(deps: BotDeps): Middleware<Context> {
     if (ctx.chat?.type === 'private') {
       await ctx.reply('This bot is private. Ask its operator to add your user id.');
     }
+  };
+}
+
+const ignoredByRegistry = new WeakMap<Registry, Counter<'reason'>>();
+
+/** `herald_updates_ignored_total{reason}`: updates the bot drops on purpose. */
+function ignoredUpdates(registry: Registry): Counter<'reason'> {
+  let counter = ignoredByRegistry.get(registry);
+  if (!counter) {
+    counter = new Counter({
+      name: 'herald_updates_ignored_total',
+      help: 'Updates the bot dropped on purpose, by reason: blocked (an operator blocked the user)',
+      labelNames: ['reason'],
+      registers: [registry],
+    });
+    ignoredByRegistry.set(registry, counter);
+  }
+  return counter;
+}
+
+/**
+ * Users an operator blocked (admin API) get no answer and cost nothing more: their
+ * updates are dropped here, counted, before any feature or the LLM sees them.
+ */
+export function blockedUsers(deps: BotDeps): Middleware<Context> {
+  return async (ctx, next) => {
+    const userId = ctx.from?.id;
+    if (userId === undefined || isAdmin(deps, userId) || !(await deps.sessions.isBlocked(userId))) {
+      return next();
+    }
+    if (deps.registry) ignoredUpdates(deps.registry).inc({ reason: 'blocked' });
+    deps.logger.debug(
+      { update_id: ctx.update.update_id, user_id: userId },
+      'update from a blocked user ignored',
+    );
   };
 }
 

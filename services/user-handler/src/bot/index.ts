@@ -13,7 +13,7 @@ import { settingsFeature } from './features/settings.js';
 import { startFeature } from './features/start.js';
 import { statusFeature } from './features/status.js';
 import { unhandledFeature } from './features/unhandled.js';
-import { addressedOnly, allowlist, rateLimit, recordSeen } from './guards.js';
+import { addressedOnly, allowlist, blockedUsers, rateLimit, recordSeen } from './guards.js';
 import { sendPathMiddleware, useSendPath } from './send-path.js';
 
 export type { AdminStats, BotDeps, ChatAi, ModelChoice, StatusReport } from './deps.js';
@@ -64,6 +64,7 @@ export function createBot(options: BotOptions, deps: BotDeps): Telegraf {
     recordSeen(deps),
     addressedOnly(),
     allowlist(deps),
+    blockedUsers(deps),
     rateLimit(deps),
   );
   bot.use(

@@ -6,6 +6,9 @@ import {
   DEDUPE_TTL_SECONDS,
   queueMetrics,
   type ConsumeOptions,
+  type DeadLetter,
+  type DeadLetterQueue,
+  updateKindOf,
   type Consumer,
   type QueuedUpdate,
   type QueueStats,
@@ -22,6 +25,15 @@ export interface MemoryQueueOptions {
   now?: () => number;
 }
 
+/** A dead letter of the in-process queue. */
+export interface MemoryDeadLetter {
+  id: string;
+  entry: QueuedUpdate;
+  reason: string;
+  /** When it was given up on, in ms since the epoch. */
+  at: number;
+}
+
 /** Dead letters kept in memory; the oldest go first past this many. */
 const DEAD_LETTER_LIMIT = 1_000;
 
@@ -30,11 +42,11 @@ const DEAD_LETTER_LIMIT = 1_000;
  * dead-letter rules as the Redis queue, without surviving a restart.
  */
 export function createMemoryQueue(options: MemoryQueueOptions): UpdateQueue & {
-  readonly deadLetters: readonly { entry: QueuedUpdate; reason: string }[];
+  readonly deadLetters: readonly MemoryDeadLetter[];
 } {
   const now = options.now ?? Date.now;
   const seen = new Map<number, number>();
-  const deadLetters: { entry: QueuedUpdate; reason: string }[] = [];
+  const deadLetters: MemoryDeadLetter[] = [];
   let sequence = 0;
   let dispatcher: ChatDispatcher | undefined;
   // Entries queued before a consumer starts, or while none runs.
@@ -42,10 +54,52 @@ export function createMemoryQueue(options: MemoryQueueOptions): UpdateQueue & {
   const enqueuedAt = new Map<string, number>();
 
   const forget = (entry: QueuedUpdate) => enqueuedAt.delete(entry.id);
+  const add = (update: Update): string => {
+    sequence += 1;
+    const entry: QueuedUpdate = {
+      id: `${now()}-${sequence}`,
+      update,
+      chatId: chatIdOf(update),
+      deliveries: 1,
+    };
+    enqueuedAt.set(entry.id, now());
+    if (dispatcher) dispatcher.add(entry);
+    else waiting.push(entry);
+    return entry.id;
+  };
+  const shown = (letter: MemoryDeadLetter): DeadLetter => ({
+    id: letter.id,
+    updateId: letter.entry.update.update_id,
+    chatId: letter.entry.chatId,
+    reason: letter.reason,
+    deliveries: letter.entry.deliveries,
+    failedAt: new Date(letter.at),
+    kind: updateKindOf(letter.entry.update),
+    update: letter.entry.update,
+  });
+  const deadLetterQueue: DeadLetterQueue = {
+    list: (limit) => Promise.resolve(deadLetters.slice(-limit).reverse().map(shown)),
+    get: (id) => {
+      const letter = deadLetters.find((l) => l.id === id);
+      return Promise.resolve(letter && shown(letter));
+    },
+    replay: (id) => {
+      const at = deadLetters.findIndex((l) => l.id === id);
+      if (at < 0) return Promise.resolve(undefined);
+      const [letter] = deadLetters.splice(at, 1);
+      return Promise.resolve(add(letter!.entry.update));
+    },
+    drop: (id) => {
+      const at = deadLetters.findIndex((l) => l.id === id);
+      if (at >= 0) deadLetters.splice(at, 1);
+      return Promise.resolve(at >= 0);
+    },
+  };
 
   const queue = {
     kind: 'in-process' as const,
     deadLetters,
+    deadLetterQueue,
     enqueue(update: Update): Promise<'queued' | 'duplicate'> {
       const cutoff = now() - DEDUPE_TTL_SECONDS * 1000;
       for (const [id, at] of seen) {
@@ -54,16 +108,7 @@ export function createMemoryQueue(options: MemoryQueueOptions): UpdateQueue & {
       }
       if (seen.has(update.update_id)) return Promise.resolve('duplicate');
       seen.set(update.update_id, now());
-      sequence += 1;
-      const entry: QueuedUpdate = {
-        id: `${now()}-${sequence}`,
-        update,
-        chatId: chatIdOf(update),
-        deliveries: 1,
-      };
-      enqueuedAt.set(entry.id, now());
-      if (dispatcher) dispatcher.add(entry);
-      else waiting.push(entry);
+      add(update);
       return Promise.resolve('queued');
     },
     consume(consume: ConsumeOptions): Consumer {
@@ -84,7 +129,7 @@ export function createMemoryQueue(options: MemoryQueueOptions): UpdateQueue & {
           },
           deadLetter: (entry, reason) => {
             forget(entry);
-            deadLetters.push({ entry, reason });
+            deadLetters.push({ entry, reason, id: `${now()}-${++sequence}`, at: now() });
             if (deadLetters.length > DEAD_LETTER_LIMIT) deadLetters.shift();
             return Promise.resolve('recorded');
           },

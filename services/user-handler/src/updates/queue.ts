@@ -39,6 +39,44 @@ export interface Consumer {
   stop(): Promise<void>;
 }
 
+/** An update the workers gave up on, kept for operators. */
+export interface DeadLetter {
+  /** The dead-letter entry's id. */
+  id: string;
+  /** Absent when the entry held no readable update. */
+  updateId: number | undefined;
+  chatId: number;
+  reason: string;
+  /** Times a worker took the update before giving up. */
+  deliveries: number;
+  failedAt: Date;
+  /** The update's kind (message, callback_query…), or 'unreadable'. */
+  kind: string;
+  /** The update as Telegram sent it, or the raw text when it is not JSON. */
+  update: unknown;
+}
+
+/** The dead letters, for operators (the admin API): read, replay, drop. */
+export interface DeadLetterQueue {
+  /** Newest first. */
+  list(limit: number): Promise<DeadLetter[]>;
+  get(id: string): Promise<DeadLetter | undefined>;
+  /**
+   * Puts the update back at the end of its chat's queue, past the duplicate check that
+   * would otherwise refuse it, and removes it from the dead letters, in one step. Returns
+   * the new queue id; undefined when the dead letter is gone or unreadable.
+   */
+  replay(id: string): Promise<string | undefined>;
+  /** Removes it; false when it was already gone. */
+  drop(id: string): Promise<boolean>;
+}
+
+/** What a dead letter's kind is: the update's one field besides update_id. */
+export function updateKindOf(update: unknown): string {
+  if (typeof update !== 'object' || update === null) return 'unreadable';
+  return Object.keys(update).find((key) => key !== 'update_id') ?? 'unknown';
+}
+
 /**
  * The update queue: the webhook and the poller append, workers consume. Updates of one
  * chat are handled strictly in order; different chats run in parallel.
@@ -57,6 +95,7 @@ export interface UpdateQueue {
    * answer stops when its asker has sent something newer (a new question, /reset).
    */
   waitingUpdates(chatId: number): Promise<Update[]>;
+  readonly deadLetterQueue: DeadLetterQueue;
 }
 
 /** Telegram redelivers an unacknowledged update for up to 24 hours. */

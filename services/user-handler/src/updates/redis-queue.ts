@@ -9,6 +9,9 @@ import {
   DEDUPE_TTL_SECONDS,
   queueMetrics,
   type ConsumeOptions,
+  type DeadLetter,
+  type DeadLetterQueue,
+  updateKindOf,
   type Consumer,
   type QueuedUpdate,
   type QueueStats,
@@ -106,7 +109,32 @@ redis.call('LREM', KEYS[2], 1, ARGV[2])
 redis.call('DEL', KEYS[4])
 return 1`;
 
+// Moves a dead letter back into the queue, at the end of its chat's order. ARGV[2] is the
+// chat id read beforehand (the chat's list key is built from it outside Lua, where the key
+// prefix is known); an entry gone or changed meanwhile is left alone.
+const REPLAY = `
+local rows = redis.call('XRANGE', KEYS[1], ARGV[1], ARGV[1])
+if #rows == 0 then return false end
+local fields = rows[1][2]
+local update, chat
+for i = 1, #fields, 2 do
+  if fields[i] == 'update' then update = fields[i + 1] end
+  if fields[i] == 'chat' then chat = fields[i + 1] end
+end
+if update == nil or chat ~= ARGV[2] then return false end
+local id = redis.call('XADD', KEYS[2], '*', 'update', update, 'chat', chat)
+redis.call('RPUSH', KEYS[3], id)
+redis.call('XDEL', KEYS[1], ARGV[1])
+return id`;
+
 interface QueueCommands {
+  heraldReplay(
+    dead: string,
+    stream: string,
+    chat: string,
+    id: string,
+    chatId: string,
+  ): Promise<string | null>;
   heraldEnqueue(
     seen: string,
     stream: string,
@@ -200,6 +228,7 @@ export function createRedisQueue(options: RedisQueueOptions): UpdateQueue {
   const { redis, logger } = options;
   const commands = redis as unknown as QueueCommands;
   redis.defineCommand('heraldEnqueue', { numberOfKeys: 3, lua: ENQUEUE });
+  redis.defineCommand('heraldReplay', { numberOfKeys: 3, lua: REPLAY });
   redis.defineCommand('heraldComplete', { numberOfKeys: 3, lua: COMPLETE });
   redis.defineCommand('heraldDeadLetter', { numberOfKeys: 4, lua: DEAD_LETTER });
   redis.defineCommand('heraldKeepAlive', { numberOfKeys: 1, lua: KEEP_ALIVE });
@@ -212,8 +241,65 @@ export function createRedisQueue(options: RedisQueueOptions): UpdateQueue {
   const maxDeliveries = options.maxDeliveries ?? 5;
   const maxHeld = options.maxHeld ?? 1_000;
 
+  const readDeadLetter = ([id, fields]: StreamEntry): DeadLetter => {
+    const field = (name: string) => {
+      const at = fields.indexOf(name);
+      return at >= 0 && at % 2 === 0 ? fields[at + 1] : undefined;
+    };
+    const raw = field('update') ?? '';
+    let update: unknown;
+    try {
+      update = JSON.parse(raw);
+    } catch {
+      update = raw;
+    }
+    const updateId = (update as { update_id?: unknown } | null)?.update_id;
+    return {
+      id,
+      updateId: typeof updateId === 'number' ? updateId : undefined,
+      chatId: Number(field('chat') ?? 0),
+      reason: field('reason') ?? '',
+      deliveries: Number(field('deliveries') ?? 0),
+      failedAt: new Date(Number(id.split('-')[0])),
+      kind: typeof update === 'string' ? 'unreadable' : updateKindOf(update),
+      update,
+    };
+  };
+  const deadLetterQueue: DeadLetterQueue = {
+    async list(limit) {
+      const rows = (await redis.xrevrange(
+        DEAD_LETTER_STREAM,
+        '+',
+        '-',
+        'COUNT',
+        limit,
+      )) as StreamEntry[];
+      return rows.map(readDeadLetter);
+    },
+    async get(id) {
+      const [row] = (await redis.xrange(DEAD_LETTER_STREAM, id, id)) as StreamEntry[];
+      return row && readDeadLetter(row);
+    },
+    async replay(id) {
+      const letter = await deadLetterQueue.get(id);
+      if (!letter || letter.kind === 'unreadable') return undefined;
+      const queued = await commands.heraldReplay(
+        DEAD_LETTER_STREAM,
+        UPDATE_STREAM,
+        chatKey(letter.chatId),
+        id,
+        String(letter.chatId),
+      );
+      return queued ?? undefined;
+    },
+    async drop(id) {
+      return (await redis.xdel(DEAD_LETTER_STREAM, id)) > 0;
+    },
+  };
+
   const queue: UpdateQueue = {
     kind: 'redis',
+    deadLetterQueue,
     async enqueue(update, json) {
       const chatId = chatIdOf(update);
       const id = await commands.heraldEnqueue(
