@@ -1,2 +1,3 @@
-/** Placeholder so the package builds before its first module lands. */
-export {};
+export * from './dockerfiles.js';
+export * from './payload.js';
+export * from './workflows.js';
