@@ -1,2 +1,0 @@
-/** Placeholder so the package builds before its first module lands. */
-export {};
