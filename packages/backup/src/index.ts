@@ -1,2 +1,10 @@
-/** Placeholder so the package builds before its first module lands. */
-export {};
+export * from './backup.js';
+export * from './catalog.js';
+export * from './checksum.js';
+export * from './commands.js';
+export * from './encryption.js';
+export * from './env.js';
+export * from './postgres-tools.js';
+export * from './pushgateway.js';
+export * from './restore.js';
+export * from './retention.js';
