@@ -92,7 +92,10 @@ const gib = (bytes: number) => (bytes / 1024 ** 3).toFixed(2);
 const int = (n: number) => Math.round(n).toLocaleString('en-US');
 const rate = (n: number) => n.toFixed(1);
 
-/** The values file for one profile: only `inference.*` keys, the arithmetic as comments. */
+/**
+ * The values file for one profile: the `inference.*` keys, Herald's token limits that fit its
+ * `--max-model-len` (`config.*`), and the arithmetic as comments.
+ */
 export function renderProfileValues(profile: ServingProfile): string {
   const s = sizeProfile(profile);
   const resources = POD_RESOURCES[profile.id];
@@ -104,8 +107,9 @@ export function renderProfileValues(profile: ServingProfile): string {
     '',
     ...arithmeticLines(profile, s),
     '',
-    'Herald must keep each request inside --max-model-len (vLLM refuses longer ones):',
-    `  config.AI_MAX_TOKENS=${profile.heraldMaxTokens}, config.AI_HISTORY_TOKENS=${profile.heraldHistoryTokens}`,
+    'Herald must keep each request inside --max-model-len (vLLM refuses longer ones), so the',
+    'profile sets its token limits too:',
+    `  AI_MAX_TOKENS=${profile.heraldMaxTokens}, AI_HISTORY_TOKENS=${profile.heraldHistoryTokens}`,
     `  (${profile.heraldHistoryTokens} history + ${PROMPT_OVERHEAD_TOKENS} prompt + ${profile.heraldMaxTokens} answer = ` +
       `${profile.heraldHistoryTokens + PROMPT_OVERHEAD_TOKENS + profile.heraldMaxTokens} <= ${profile.maxModelLen}).`,
   ];
@@ -135,6 +139,9 @@ export function renderProfileValues(profile: ServingProfile): string {
     `    size: ${profile.modelCacheSize}`,
     '  shmSize: 2Gi',
     `  hourlyPriceUsd: ${profile.hourlyPriceUsd}`,
+    'config:',
+    `  AI_MAX_TOKENS: "${profile.heraldMaxTokens}"`,
+    `  AI_HISTORY_TOKENS: "${profile.heraldHistoryTokens}"`,
   ];
   return `${lines.join('\n')}\n`;
 }

@@ -94,12 +94,18 @@ describe.each(PROFILES.map((p) => [p.id, p] as const))('serving profile %s', (_i
     expect(profile.maxModelLen).toBeLessThanOrEqual(MODEL.maxPositionEmbeddings);
   });
 
-  it('writes a values file with only inference.* keys of the deploy contract', () => {
+  it("writes a values file with inference.* keys of the deploy contract and Herald's token limits", () => {
     const values = parse(readFileSync(`${INFERENCE_DIR}profiles/${profile.id}.yaml`, 'utf8')) as {
       inference: Record<string, unknown>;
+      config: Record<string, unknown>;
     };
 
-    expect(Object.keys(values)).toEqual(['inference']);
+    expect(Object.keys(values)).toEqual(['inference', 'config']);
+    // Requests Herald sends must fit --max-model-len, or vLLM refuses them with a 400.
+    expect(values.config).toEqual({
+      AI_MAX_TOKENS: String(profile.heraldMaxTokens),
+      AI_HISTORY_TOKENS: String(profile.heraldHistoryTokens),
+    });
     for (const key of Object.keys(values.inference)) expect(CONTRACT_KEYS).toContain(key);
     expect(values.inference).toMatchObject({
       maxModelLen: profile.maxModelLen,
