@@ -6,6 +6,7 @@ import {
   waitFor,
   type LlmDouble,
 } from '@herald/testing';
+import { botUpdateHandler, createRedisJournal } from '../src/updates/journal.js';
 import { ALICE, BOB, GROUP, message, startHarness, type Harness } from './harness.js';
 
 const HOSTILE =
@@ -50,7 +51,8 @@ describe('chatting with the AI', () => {
   it('streams drafts in a private chat, then sends the formatted answer, reasoning kept out', async () => {
     llm.setScript(() => ({
       reasoning: 'SECRET-REASONING about gold',
-      answer: `**Gold** is up.\n\n${HOSTILE}`,
+      // Long enough to stream for several draft intervals, however busy the machine.
+      answer: `**Gold** is up.\n\n${HOSTILE}\n\n${'Central banks keep buying. '.repeat(30)}`,
     }));
     await harness.send(message('How is gold?', BOB));
     const drafts = harness.telegram.drafts.filter((d) => d.chatId === BOB.id).map((d) => d.text);
@@ -206,6 +208,42 @@ describe('when the AI cannot answer', () => {
       await harness.send(message('hello', BOB));
       expect(harness.telegram.callsOf('editMessageText').length).toBeGreaterThan(0);
       expect(finalText(harness, BOB.id)).toContain('An answer without drafts.');
+    } finally {
+      await harness.close();
+      await llm.close();
+    }
+  });
+
+  it('stops asking the LLM as soon as another worker takes the update over', async () => {
+    const llm = await startLlmDouble({ charsPerToken: 5, tokensPerSecond: 40 });
+    const harness = await startHarness('redis', { aiBaseUrl: llm.baseUrl });
+    try {
+      // A long answer: 200 tokens at 40 a second.
+      llm.setScript(() => ({ answer: 'word '.repeat(200) }));
+      const { runtime, handler } = harness;
+      if (runtime.store.kind !== 'redis') throw new Error('needs Redis');
+      const takenOver = new AbortController();
+      const handling = botUpdateHandler(
+        handler.bot,
+        createRedisJournal(runtime.store.redis),
+      )({
+        id: '1-0',
+        update: message('tell me a long story', BOB),
+        chatId: BOB.id,
+        deliveries: 1,
+        signal: takenOver.signal,
+      }).catch((error: unknown) => error);
+      await waitFor(() => (llm.streams[0]?.tokens ?? 0) > 0, { what: 'the answer to stream' });
+      takenOver.abort(new Error('another worker took this update over'));
+      const outcome = await handling;
+
+      // The handler ends with the takeover, and the LLM's stream was closed early.
+      expect(String(outcome)).toContain('another worker took this update over');
+      await waitFor(() => llm.active === 0, { what: 'the stream to close' });
+      expect(llm.streams[0]!.tokens).toBeLessThan(200);
+      const sentAfter = harness.telegram.calls.length;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(harness.telegram.calls.length).toBe(sentAfter);
     } finally {
       await harness.close();
       await llm.close();

@@ -72,6 +72,15 @@ function callKey(scope: JournalScope, method: string, payload: object): string {
 }
 
 /**
+ * The signal of the update being handled: aborted once another worker has taken it over.
+ * Long work for the update (an LLM answer) stops on it, since nothing it produces can be
+ * sent any more.
+ */
+export function currentUpdateSignal(): AbortSignal | undefined {
+  return scope.getStore()?.signal;
+}
+
+/**
  * The journal stage of the send path (see `useSendPath`), bound to the update being handled
  * when there is one. Once another worker has taken the update over, every further call
  * fails with the takeover as its reason: that worker answers now, and a call from here too

@@ -5,6 +5,7 @@ import { buildMessages } from '../../prompts.js';
 import { AnswerStream } from '../answer-stream.js';
 import { splitHtmlLines } from '../reply-html.js';
 import { supersededCheck, type Superseded } from '../superseded.js';
+import { currentUpdateSignal } from '../../updates/journal.js';
 import type { BotDeps, ChatAi } from '../deps.js';
 import { currentModel } from './models.js';
 
@@ -94,6 +95,10 @@ export async function answerWithAi(
   );
   view.start();
   const controller = new AbortController();
+  // Another worker took the update over: it answers now, so this answer stops at once.
+  const takenOver = currentUpdateSignal();
+  const stopOnTakeover = () => controller.abort(takenOver?.reason);
+  takenOver?.addEventListener('abort', stopOnTakeover, { once: true });
   const superseded = supersededCheck(ctx, deps);
   let stoppedBy: Superseded | undefined;
   let checking = false;
@@ -149,6 +154,7 @@ export async function answerWithAi(
       await deps.sessions.appendTurn(chat.id, from.id, { role: 'assistant', content: answer });
     }
   } catch (error) {
+    if (takenOver?.aborted) throw takenOver.reason;
     if (!(error instanceof AiError)) throw error;
     deps.logger.warn(
       { ...context, err: error, kind: error.kind },
@@ -176,6 +182,7 @@ export async function answerWithAi(
     await view.finish(formatAnswer(unavailableText(error)));
   } finally {
     clearInterval(watch);
+    takenOver?.removeEventListener('abort', stopOnTakeover);
     release?.();
     await view.close();
   }
