@@ -4,3 +4,4 @@ export * from './shutdown.js';
 export * from './app.js';
 export * from './runtime.js';
 export * from './version.js';
+export * from './cost.js';

@@ -16,7 +16,7 @@ import { cleanItems, type CleanedItems } from './items.js';
 import { judgeStories, type Judge } from './judge.js';
 import { LeaseLost, type Lease } from './leader.js';
 import type { NewsMetrics } from './metrics.js';
-import { editLateLinks, publish } from './posts.js';
+import { editLateLinks, publish, reportChannel } from './posts.js';
 import {
   type Fetched,
   loadSourceStates,
@@ -225,6 +225,7 @@ export async function runCycle(deps: CycleDeps, lease: Lease): Promise<CycleRepo
   lease.assertHeld();
   await judgeStories(deps, lease, report);
   const pausedBy = await deps.pausedBy?.();
+  deps.metrics.postingPaused.set(pausedBy === undefined ? 0 : 1);
   if (pausedBy !== undefined) {
     deps.logger.info(
       { paused_by: pausedBy },
@@ -234,6 +235,7 @@ export async function runCycle(deps: CycleDeps, lease: Lease): Promise<CycleRepo
     await publish(deps, lease, report);
     await editLateLinks(deps, lease, report);
   }
+  await reportChannel(deps);
   await applyRetention(deps);
   report.durationMs = Math.round(performance.now() - started);
   return report;

@@ -1,8 +1,21 @@
 import { Counter, Gauge, Histogram, type Registry } from '@herald/ops';
 
+// Outcomes reported from zero: a counter series born at 1 hides its first increase from
+// increase() and rate(), so the first failed cycle or refused post after a start would not alert.
+const CYCLE_OUTCOMES = ['ok', 'failed', 'lease_lost'];
+const POST_OUTCOMES = [
+  'posted',
+  'reposted',
+  'taken',
+  'failed',
+  'edited',
+  'edit_refused',
+  'edit_failed',
+];
+
 /** The news publisher's own metrics (the sender and LLM client add theirs). */
 export function createNewsMetrics(registry: Registry) {
-  return {
+  const metrics = {
     cycleSeconds: new Histogram({
       name: 'herald_news_cycle_duration_seconds',
       help: 'Wall time of one news cycle, fetch to last post',
@@ -68,6 +81,26 @@ export function createNewsMetrics(registry: Registry) {
       labelNames: ['outcome'],
       registers: [registry],
     }),
+    // Read from the archive after each cycle, so a new leader reports the truth at once.
+    // Left unset until the channel got its first post: a zero would read as "silent for
+    // decades" and page on a fresh install.
+    lastPost: new Gauge({
+      name: 'herald_news_last_post_timestamp_seconds',
+      help: 'When the channel last got a post (Unix time), from the archive, after each cycle',
+      labelNames: ['channel'],
+      registers: [registry],
+    }),
+    storiesWaiting: new Gauge({
+      name: 'herald_news_stories_waiting',
+      help: 'Relevant stories, young enough to post (NEWS_MAX_AGE), that the channel has not got yet',
+      labelNames: ['channel'],
+      registers: [registry],
+    }),
+    postingPaused: new Gauge({
+      name: 'herald_news_posting_paused',
+      help: '1 while an operator has paused channel posting (/admin news pause), else 0',
+      registers: [registry],
+    }),
     leader: new Gauge({
       name: 'herald_leader',
       help: '1 while this replica leads its role, else 0',
@@ -81,6 +114,9 @@ export function createNewsMetrics(registry: Registry) {
       registers: [registry],
     }),
   };
+  for (const outcome of CYCLE_OUTCOMES) metrics.cycles.inc({ outcome }, 0);
+  for (const outcome of POST_OUTCOMES) metrics.posts.inc({ outcome }, 0);
+  return metrics;
 }
 
 export type NewsMetrics = ReturnType<typeof createNewsMetrics>;

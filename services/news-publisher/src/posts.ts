@@ -231,6 +231,28 @@ export async function publish(deps: PostDeps, lease: Lease, report: CycleReport)
 }
 
 /**
+ * Reports the channel's state from the archive: when it last got a post and how many relevant
+ * stories still wait for one. Alerts tell a silent channel from a quiet news day with these.
+ */
+export async function reportChannel(deps: Pick<PostDeps, 'pool' | 'metrics' | 'config'>) {
+  const { pool, metrics, config } = deps;
+  const channel = config.channelId;
+  const state = await pool.query<{ last_post: string | null; waiting: string }>(
+    `SELECT
+       (SELECT extract(epoch FROM max(p.posted_at)) FROM channel_posts p
+         WHERE p.channel_id = $1 AND p.state = 'sent') AS last_post,
+       (SELECT count(*) FROM stories s
+         WHERE s.relevant AND s.first_seen_at > now() - make_interval(secs => $2)
+           AND NOT EXISTS (SELECT 1 FROM channel_posts p WHERE p.story_id = s.id
+             AND p.channel_id = $1 AND p.state = 'sent')) AS waiting`,
+    [channel, config.maxAgeMs / 1000],
+  );
+  const row = state.rows[0];
+  if (row?.last_post != null) metrics.lastPost.set({ channel }, Number(row.last_post));
+  metrics.storiesWaiting.set({ channel }, Number(row?.waiting ?? 0));
+}
+
+/**
  * Adds the links of sites that carried a story after it was posted: the channel post is
  * edited (at most once per post and cycle, within Telegram's edit window) instead of the
  * late copy being dropped.
