@@ -58,6 +58,23 @@ describe('monitoring', () => {
     expect((rule.spec as { groups: unknown[] }).groups).toEqual(file.groups);
   });
 
+  it('leaves out the rule groups of components the release does not run', async () => {
+    const manifests = await renderChart({
+      values: {
+        monitoring: { prometheusRule: { enabled: true } },
+        inference: { enabled: false },
+        newsPublisher: { enabled: false },
+        backup: { enabled: false },
+      },
+    });
+    const rule = findObject(manifests, 'PrometheusRule', 'herald');
+    const names = (rule.spec as { groups: { name: string }[] }).groups.map((g) => g.name);
+    expect(names).not.toEqual(expect.arrayContaining(['herald.inference']));
+    expect(names).not.toContain('herald.news');
+    expect(names).not.toContain('herald.backup');
+    expect(names).toEqual(expect.arrayContaining(['herald.slo', 'herald.updates', 'herald.llm']));
+  });
+
   it("adds the production values' selector labels to the monitors and rules", () => {
     for (const kind of ['ServiceMonitor', 'PrometheusRule']) {
       for (const object of objectsOf(rendered.production, kind)) {

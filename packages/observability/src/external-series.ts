@@ -34,9 +34,4 @@ export const EXTERNAL_SERIES: ReadonlyMap<string, string> = new Map([
  * one of these is present (then it belongs nowhere in this list) as much as when any other
  * series is missing.
  */
-export const AWAITING_SERVICE_WIRING: ReadonlyMap<string, string> = new Map([
-  [
-    'herald_cost_estimated_hourly_usd',
-    'registered by registerCostMetric (@herald/ops) from COST_HOURLY_USD once the services call it at start',
-  ],
-]);
+export const AWAITING_SERVICE_WIRING: ReadonlyMap<string, string> = new Map();

@@ -159,8 +159,9 @@ describe('rules and dashboards against a Prometheus scraping Herald', () => {
       REDIS_KEY_PREFIX: uniquePrefix('live-metrics'),
       AI_BASE_URL: llm.baseUrl,
       LOG_LEVEL: 'warn',
-      // As the chart sets it: the GPU replicas times their hourly price, and the rest.
-      COST_HOURLY_USD: 'inference=0.55,nodes=0.10',
+      // As the chart sets it: the GPU replicas times their hourly price, and the rest
+      // ($365 a month, under the $400 alert).
+      COST_HOURLY_USD: 'inference=0.40,nodes=0.10',
     };
     const userHandlerPort = await freePort();
     const newsPublisherPort = await freePort();

@@ -1,3 +1,4 @@
+import { z } from '@herald/config';
 import { Gauge, type Registry } from 'prom-client';
 
 /** Estimated cost per hour of each part of an install, in US dollars, by component. */
@@ -50,3 +51,19 @@ export function registerCostMetric(registry: Registry, costs: HourlyCosts): void
   });
   for (const [component, dollars] of costs) gauge.set({ component }, dollars);
 }
+
+/**
+ * `COST_HOURLY_USD` for a service's environment schema: parsed into costs, each malformed
+ * pair reported with the other configuration errors (exit 78).
+ */
+export const costEnv = {
+  COST_HOURLY_USD: z
+    .string()
+    .optional()
+    .transform((text, ctx): HourlyCosts => {
+      const { costs, problems } = parseHourlyCosts(text);
+      for (const message of problems) ctx.addIssue({ code: 'custom', message });
+      return costs;
+    })
+    .describe('comma-separated component=dollars pairs, e.g. inference=0.80,nodes=0.10'),
+};

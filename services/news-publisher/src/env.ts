@@ -1,3 +1,4 @@
+import { costEnv } from '@herald/ops';
 import {
   aiEnv,
   envVar,
@@ -45,6 +46,7 @@ export const newsPublisherEnv = z.object({
   ...newsEnv,
   ...aiEnv,
   ...serverEnv,
+  ...costEnv,
 });
 
 export type NewsPublisherEnv = z.infer<typeof newsPublisherEnv>;

@@ -3,7 +3,7 @@
 // another replica holds the lock).
 import { loadEnv } from '@herald/config';
 import { createLogger, urlPasswords } from '@herald/logger';
-import { onShutdownSignal, openRuntime, packageVersion } from '@herald/ops';
+import { onShutdownSignal, openRuntime, packageVersion, registerCostMetric } from '@herald/ops';
 import { buildApp } from './app.js';
 import { newsPublisherEnv } from './env.js';
 import { createNewsPublisher } from './service.js';
@@ -28,6 +28,7 @@ const runtime = openRuntime({
   redisUrl: env.REDIS_URL,
   redisKeyPrefix: env.REDIS_KEY_PREFIX,
 });
+registerCostMetric(runtime.registry, env.COST_HOURLY_USD);
 const news = createNewsPublisher({ env, runtime, logger });
 const stop = new AbortController();
 

@@ -29,7 +29,10 @@ export const DEFAULT_CHECKLIST_FILE = fileURLToPath(new URL('../checklist.yaml',
  */
 export function createNewsPublisher(deps: {
   /** Its settings; where Postgres and Redis are is the runtime's business. */
-  env: Omit<NewsPublisherEnv, 'DATABASE_URL' | 'REDIS_URL' | 'REDIS_KEY_PREFIX'>;
+  env: Omit<
+    NewsPublisherEnv,
+    'DATABASE_URL' | 'REDIS_URL' | 'REDIS_KEY_PREFIX' | 'COST_HOURLY_USD'
+  >;
   runtime: ServiceRuntime;
   logger: Logger;
   control?: NewsControl;

@@ -1,3 +1,4 @@
+import { costEnv } from '@herald/ops';
 import {
   accessEnv,
   aiEnv,
@@ -70,6 +71,7 @@ export const userHandlerEnv = z.object({
   ...aiEnv,
   ...accessEnv,
   ...serverEnv,
+  ...costEnv,
   ...adminEnv,
   ...adminBackupEnv,
 });

@@ -1,7 +1,7 @@
 // Wires the user-handler from its environment and runs it until SIGTERM.
 import { loadEnv } from '@herald/config';
 import { createLogger, urlPasswords } from '@herald/logger';
-import { onShutdownSignal, openRuntime } from '@herald/ops';
+import { onShutdownSignal, openRuntime, registerCostMetric } from '@herald/ops';
 import { buildAdminApi } from './admin/api.js';
 import { backupAdminFromEnv } from './admin/backups.js';
 import { buildApp } from './app.js';
@@ -31,6 +31,7 @@ const runtime = openRuntime({
   redisUrl: env.REDIS_URL,
   redisKeyPrefix: env.REDIS_KEY_PREFIX,
 });
+registerCostMetric(runtime.registry, env.COST_HOURLY_USD);
 
 const handler = createUserHandler({
   logger,
