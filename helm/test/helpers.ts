@@ -22,7 +22,7 @@ export const valueSets = {
         ingress: { enabled: true, host: 'herald.example.com' },
         keda: { enabled: true },
       },
-      admin: { enabled: true },
+      admin: { enabled: true, backupJobs: true },
       postgresql: {
         cloudnativepg: {
           backup: {

@@ -109,6 +109,21 @@ describe('every pod meets the restricted Pod Security profile', () => {
     expect(objectsOf(rendered.default, 'Role')).toEqual([]);
   });
 
+  it('keeps the user-handler without rights in the cluster unless admin.backupJobs is on', async () => {
+    const listOnly = await renderChart({
+      values: {
+        admin: { enabled: true },
+        backup: { enabled: true, s3Url: 's3://herald-backups/dumps' },
+      },
+    });
+    expect(objectsOf(listOnly, 'Role')).toEqual([]);
+    const pod = podOf(findObject(listOnly, 'Deployment', 'herald-user-handler'));
+    expect(pod.automountServiceAccountToken).toBe(false);
+    const names = (containerOf(pod).env ?? []).map((e) => e.name);
+    expect(names).toContain('BACKUP_S3_URL');
+    expect(names).not.toContain('BACKUP_CRONJOB');
+  });
+
   it.each(allSets)(
     'with the %s values every container has CPU and memory requests and a memory limit',
     (name) => {

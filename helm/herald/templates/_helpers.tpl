@@ -351,10 +351,15 @@ shared ranges: Telegram, news sites, a hosted LLM, Hugging Face, an object store
       port: {{ .port }}
 {{- end -}}
 
+{{/* Whether the admin API lists the backups: admin API and backup CronJob both on. */}}
+{{- define "herald.adminListsBackups" -}}
+{{- if and .Values.admin.enabled .Values.backup.enabled -}}true{{- end -}}
+{{- end -}}
+
 {{/*
-Whether the admin API lists backups and starts backup Jobs: admin API and backup CronJob both on.
-The user-handler then gets the backup store's settings, a token and a Role for that one CronJob.
+Whether the admin API also starts backup Jobs (`admin.backupJobs`): the user-handler then gets a
+service-account token and a Role that may read the backup CronJob and create Jobs.
 */}}
 {{- define "herald.adminRunsBackups" -}}
-{{- if and .Values.admin.enabled .Values.backup.enabled -}}true{{- end -}}
+{{- if and (include "herald.adminListsBackups" .) .Values.admin.backupJobs -}}true{{- end -}}
 {{- end -}}
