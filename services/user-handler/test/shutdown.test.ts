@@ -113,7 +113,7 @@ describe('user-handler shutdown while an answer streams', () => {
     expect(new Set(finished)).toEqual(
       new Set([
         'mark not ready',
-        'close HTTP server',
+        'close HTTP servers',
         'stop polling and workers',
         'close Postgres and Redis',
       ]),
