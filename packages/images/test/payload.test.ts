@@ -2,7 +2,15 @@
 // (packages/images/scripts/payload.sh), moved out of the repository like an image's /app, and
 // started under the image's Node 24: the image's contents work on their own.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  copyFileSync,
+  existsSync,
+  mkdtempSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
@@ -29,6 +37,8 @@ import {
 const root = repositoryRoot();
 let node = '';
 const payloads = new Map<string, { app: string; cleanup: () => void }>();
+/** Where the Node 24 binary runs from. */
+let nodeDir: string;
 /** The folder a package's payload was moved to (built once per run, in beforeAll). */
 const appOf = (packageName: string) => payloads.get(packageName)!.app;
 
@@ -86,12 +96,19 @@ async function untilReady(port: number, what: string): Promise<void> {
 
 // Generous: the first run on a machine also fetches Node 24 from the registry.
 beforeAll(() => {
-  node = node24(root);
+  // Beside the payloads, not in the checkout: the image's user must be able to run it even
+  // when the checkout sits in a folder only root may enter (/root, `mktemp -d`).
+  nodeDir = mkdtempSync(join(tmpdir(), 'herald-node24-'));
+  chmodSync(nodeDir, 0o755);
+  node = join(nodeDir, 'node');
+  copyFileSync(node24(root), node);
+  chmodSync(node, 0o755);
   for (const name of ['@herald/user-handler', '@herald/news-publisher']) {
     payloads.set(name, payloadOf(name));
   }
 }, 180_000);
 afterAll(() => {
+  rmSync(nodeDir, { recursive: true, force: true });
   for (const payload of payloads.values()) payload.cleanup();
 });
 
