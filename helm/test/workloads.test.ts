@@ -281,12 +281,15 @@ describe('vLLM', () => {
 
   it('serves the model with the flags from the values', () => {
     const args = containerOf(podOf(vllm())).args ?? [];
-    expect(args[0]).toBe('deepseek-ai/DeepSeek-R1-Distill-Qwen-14B');
+    // The defaults are the L4 AWQ profile: the one that fits the budget.
+    expect(args[0]).toBe('casperhansen/deepseek-r1-distill-qwen-14b-awq');
     expect(args).toEqual(
       expect.arrayContaining([
         '--served-model-name=deepseek-r1-14b',
-        '--max-model-len=16384',
-        '--gpu-memory-utilization=0.9',
+        '--quantization=awq_marlin',
+        '--max-model-len=8192',
+        '--max-num-seqs=6',
+        '--gpu-memory-utilization=0.92',
         '--reasoning-parser=deepseek_r1',
         '--enable-prefix-caching',
       ]),
@@ -297,7 +300,7 @@ describe('vLLM', () => {
     const pod = podOf(vllm());
     expect(pod.volumes?.find((volume) => volume.name === 'shm')?.emptyDir).toEqual({
       medium: 'Memory',
-      sizeLimit: '8Gi',
+      sizeLimit: '2Gi',
     });
     expect(pod.volumes?.find((volume) => volume.name === 'model-cache')).toMatchObject({
       persistentVolumeClaim: { claimName: 'herald-inference' },
@@ -306,6 +309,22 @@ describe('vLLM', () => {
     expect(containerOf(pod).env?.find((e) => e.name === 'HF_TOKEN')?.valueFrom).toEqual({
       secretKeyRef: { name: 'herald', key: 'HF_TOKEN', optional: true },
     });
+  });
+
+  it("keeps Herald's requests inside vLLM's context: token limits from --max-model-len unless set", async () => {
+    expect(findObject(rendered.default, 'ConfigMap', 'herald').data).toMatchObject({
+      AI_MAX_TOKENS: '4096',
+      AI_HISTORY_TOKENS: '2048',
+    });
+    const set = await renderChart({
+      values: { inference: { maxModelLen: 16384 }, config: { AI_HISTORY_TOKENS: '1000' } },
+    });
+    expect(findObject(set, 'ConfigMap', 'herald').data).toMatchObject({
+      AI_MAX_TOKENS: '8192',
+      AI_HISTORY_TOKENS: '1000',
+    });
+    const external = findObject(rendered.minimal, 'ConfigMap', 'herald').data ?? {};
+    expect(external).not.toHaveProperty('AI_MAX_TOKENS');
   });
 
   it('is what Herald talks to by default, and off means the endpoint from the values', () => {

@@ -145,3 +145,15 @@ describe('the docs', () => {
     expect(PROFILES[0]?.hourlyPriceUsd).toBe(GPU_PRICES['l4-awq']?.[0]?.onDemand);
   });
 });
+
+describe("the chart's defaults", () => {
+  it('are the default profile (L4, AWQ), so a plain install fits the budget', () => {
+    const chart = parse(readFileSync(`${INFERENCE_DIR}../helm/herald/values.yaml`, 'utf8')) as {
+      inference: Record<string, unknown>;
+    };
+    const profile = parse(readFileSync(`${INFERENCE_DIR}profiles/l4-awq.yaml`, 'utf8')) as {
+      inference: Record<string, unknown>;
+    };
+    expect(chart.inference).toMatchObject(profile.inference);
+  });
+});
