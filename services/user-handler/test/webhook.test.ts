@@ -72,6 +72,20 @@ describe('POST /telegram/webhook', () => {
     await server.stop();
   });
 
+  it('exports every outcome from zero, so alerts see the first refusal or dead letter after a start', async () => {
+    const metrics = (await app.inject({ method: 'GET', url: '/metrics' })).body;
+    for (const outcome of ['accepted', 'duplicate', 'unauthorized', 'invalid', 'unavailable']) {
+      expect(metrics).toMatch(
+        new RegExp(`herald_updates_received_total\\{outcome="${outcome}"[^}]*\\} 0\\n`),
+      );
+    }
+    for (const outcome of ['ok', 'retried', 'dead_lettered', 'dropped', 'taken_over']) {
+      expect(metrics).toMatch(
+        new RegExp(`herald_updates_processed_total\\{outcome="${outcome}"[^}]*\\} 0\\n`),
+      );
+    }
+  });
+
   it('queues an update and answers 200 only after Redis stored it', async () => {
     const sent = update(77);
     const response = await post(sent);

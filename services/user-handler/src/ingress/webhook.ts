@@ -40,6 +40,10 @@ export async function webhookRoutes(app: FastifyInstance, options: WebhookOption
     labelNames: ['outcome'],
     registers: [options.registry],
   });
+  // Every outcome from zero: rate() and increase() then see the first one after a start.
+  for (const outcome of ['accepted', 'duplicate', 'unauthorized', 'invalid', 'unavailable']) {
+    received.inc({ outcome }, 0);
+  }
   const ackSeconds = new Histogram({
     name: 'herald_update_ack_seconds',
     help: 'Time from receiving a webhook delivery to answering it',

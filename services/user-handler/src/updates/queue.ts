@@ -172,6 +172,10 @@ export function queueMetrics(registry: Registry, queue?: UpdateQueue): QueueMetr
       registers: [registry],
     }),
   };
+  // Every outcome from zero: rate() and increase() then see the first one after a start.
+  for (const outcome of ['ok', 'retried', 'dead_lettered', 'dropped', 'taken_over']) {
+    metrics.processed.inc({ outcome }, 0);
+  }
   if (queue) {
     let last: Promise<QueueStats> | undefined;
     // The three gauges share one read of the queue per scrape.
