@@ -155,13 +155,28 @@ function createMetrics(
       this.set(CIRCUIT_GAUGE_VALUE[circuit.state]);
     },
   });
+  const requests = new Counter({
+    name: 'herald_llm_requests_total',
+    help: 'LLM calls by outcome: ok, or the AiError kind',
+    labelNames: ['outcome'],
+    registers: [registry],
+  });
+  // Every outcome from zero: rate() and increase() then see the first failure after a start.
+  for (const outcome of [
+    'ok',
+    'unavailable',
+    'busy',
+    'timeout',
+    'interrupted',
+    'cancelled',
+    'refused',
+    'server_error',
+    'bad_response',
+  ] satisfies ('ok' | AiError['kind'])[]) {
+    requests.inc({ outcome }, 0);
+  }
   return {
-    requests: new Counter({
-      name: 'herald_llm_requests_total',
-      help: 'LLM calls by outcome: ok, or the AiError kind',
-      labelNames: ['outcome'],
-      registers: [registry],
-    }),
+    requests,
     firstToken: new Histogram({
       name: 'herald_llm_time_to_first_token_seconds',
       help: 'From sending a chat request to its first token (reasoning included)',

@@ -254,6 +254,15 @@ describe('errors the server sends inside the stream', () => {
     return line ? Number(line.split(' ').at(-1)) : 0;
   };
 
+  it('exports every outcome from zero, so alerts see the first failure after a start', async () => {
+    const registry = new Registry();
+    track(createAiClient({ baseUrl: llm.baseUrl, logger, registry }));
+    const text = await registry.getSingleMetricAsString('herald_llm_requests_total');
+    for (const outcome of ['ok', 'unavailable', 'busy', 'timeout', 'server_error', 'refused']) {
+      expect(text).toContain(`herald_llm_requests_total{outcome="${outcome}"} 0`);
+    }
+  });
+
   it.each(['nested', 'flat'] as const)(
     'fails with the server message, not an empty answer, when the stream carries an error (%s)',
     async (shape) => {
