@@ -131,8 +131,10 @@ function jobFromTemplate(cronJob: V1CronJob, name: string, owned: boolean): V1Jo
 
 /**
  * Rewrites the backup container's `herald-backup run` into `herald-backup restore <name>
- * --to $(DATABASE_URL) --force`. Kubernetes expands `$(DATABASE_URL)` from the container's
- * own env (the Secret), so the URL never passes through this machine.
+ * --to $(DATABASE_URL) --clean`: what the backup holds replaces what the database has (in
+ * one transaction), so a database with Herald's tables goes back to the backup, and an
+ * empty one is filled. Kubernetes expands `$(DATABASE_URL)` from the container's own env
+ * (the Secret), so the URL never passes through this machine.
  */
 function restoreCommand(job: V1Job, backup: string): void {
   const container = job.spec?.template.spec?.containers[0];
@@ -143,7 +145,7 @@ function restoreCommand(job: V1Job, backup: string): void {
       'upgrade the release with a chart whose backup CronJob sets DATABASE_URL',
     );
   }
-  const restore = ['restore', backup, '--to', '$(DATABASE_URL)', '--force'];
+  const restore = ['restore', backup, '--to', '$(DATABASE_URL)', '--clean'];
   const inArgs = container.args?.indexOf('run') ?? -1;
   const inCommand = container.command?.indexOf('run') ?? -1;
   if (inArgs >= 0) {
@@ -285,7 +287,7 @@ export async function restoreBackup(ctx: CommandContext): Promise<void> {
   if (!succeeded) {
     throw new CliError(
       `restore job ${name} failed: the database may be half-restored`,
-      `its log is above; fix the cause and run the restore again (it uses --force), or \`kubectl describe job ${name} -n ${cluster.namespace}\``,
+      `its log is above; fix the cause and run the restore again (it replaces what the backup holds), or \`kubectl describe job ${name} -n ${cluster.namespace}\``,
     );
   }
   if (ctx.output.format !== 'json') {

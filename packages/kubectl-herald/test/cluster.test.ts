@@ -216,7 +216,7 @@ describe('restore', () => {
       'herald-2026-12-01T03-17-00Z.dump',
       '--to',
       '$(DATABASE_URL)',
-      '--force',
+      '--clean',
     ]);
     expect(container.env?.map((variable) => variable.name)).toContain('DATABASE_URL');
   });
