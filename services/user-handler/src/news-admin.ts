@@ -6,7 +6,9 @@ import { asc } from 'drizzle-orm';
 /** A news source's health as the publisher recorded it. */
 export interface SourceHealth {
   id: string;
+  url: string;
   enabled: boolean;
+  lastFetchedAt: Date | null;
   lastSuccessAt: Date | null;
   consecutiveFailures: number;
   backoffUntil: Date | null;
@@ -33,7 +35,9 @@ export function createNewsAdmin(deps: { db: Database; store: StateStore }): News
       deps.db
         .select({
           id: sources.id,
+          url: sources.url,
           enabled: sources.enabled,
+          lastFetchedAt: sources.lastFetchedAt,
           lastSuccessAt: sources.lastSuccessAt,
           consecutiveFailures: sources.consecutiveFailures,
           backoffUntil: sources.backoffUntil,

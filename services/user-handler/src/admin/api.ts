@@ -5,7 +5,13 @@ import type { Logger } from '@herald/logger';
 import { maskUrlPasswords } from '@herald/logger';
 import type { ReadinessCheck } from '@herald/ops';
 import { count, desc, eq, ilike, max, sql } from 'drizzle-orm';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+} from 'fastify';
+import { forgetUser } from '../bot/features/forget.js';
 import { secretChecker } from '../ingress/webhook.js';
 import type { NewsAdmin } from '../news-admin.js';
 import type { RateLimiter } from '../rate-limit.js';
@@ -143,6 +149,11 @@ export async function buildAdminApi(deps: AdminApiDeps): Promise<FastifyInstance
     },
   });
 
+  /** Who makes the call (`X-Herald-Actor`), for the audit line and the news controls. */
+  const actorOf = (request: FastifyRequest) => {
+    const actor = request.headers['x-herald-actor'];
+    return typeof actor === 'string' ? actor.slice(0, 200) : 'unknown';
+  };
   const tokenOk = secretChecker(deps.token);
   app.addHook('onRequest', async (request, reply) => {
     const header = request.headers.authorization;
@@ -158,11 +169,10 @@ export async function buildAdminApi(deps: AdminApiDeps): Promise<FastifyInstance
   });
   // The audit trail: one line per call, whatever its outcome.
   app.addHook('onResponse', async (request, reply) => {
-    const actor = request.headers['x-herald-actor'];
     logger.info(
       {
         audit: true,
-        actor: typeof actor === 'string' ? actor.slice(0, 200) : 'unknown',
+        actor: actorOf(request),
         method: request.method,
         route: request.routeOptions.url ?? request.url.split('?')[0],
         params: request.params,
@@ -427,16 +437,11 @@ export async function buildAdminApi(deps: AdminApiDeps): Promise<FastifyInstance
     },
     async (request) => {
       const id = Number(request.params.id);
-      const { messages } = await sessions.forget(id);
-      await deps.limiter.forget(id);
+      const { messages } = await forgetUser(deps, id);
       return { forgotten: true, messages };
     },
   );
 
-  const actorOf = (headers: Record<string, unknown>) => {
-    const actor = headers['x-herald-actor'];
-    return `admin API (${typeof actor === 'string' ? actor.slice(0, 100) : 'unknown'})`;
-  };
   const pausedSchema = {
     type: 'object',
     properties: { paused: { type: 'boolean' } },
@@ -451,7 +456,7 @@ export async function buildAdminApi(deps: AdminApiDeps): Promise<FastifyInstance
       },
     },
     async (request) => {
-      await news.pause(actorOf(request.headers));
+      await news.pause(`admin API (${actorOf(request)})`);
       return { paused: true };
     },
   );
@@ -473,7 +478,7 @@ export async function buildAdminApi(deps: AdminApiDeps): Promise<FastifyInstance
       },
     },
     async (request) => {
-      await news.runNow(actorOf(request.headers));
+      await news.runNow(`admin API (${actorOf(request)})`);
       return { requested: true };
     },
   );
@@ -481,19 +486,7 @@ export async function buildAdminApi(deps: AdminApiDeps): Promise<FastifyInstance
     '/admin/v1/news/sources',
     { schema: { summary: "Each source's health", tags: ['news'] } },
     async () => {
-      const rows = await db
-        .select({
-          id: sources.id,
-          url: sources.url,
-          enabled: sources.enabled,
-          consecutiveFailures: sources.consecutiveFailures,
-          lastError: sources.lastError,
-          lastFetchedAt: sources.lastFetchedAt,
-          lastSuccessAt: sources.lastSuccessAt,
-          backoffUntil: sources.backoffUntil,
-        })
-        .from(sources)
-        .orderBy(sources.id);
+      const rows = await news.sources();
       const iso = (date: Date | null) => date?.toISOString() ?? null;
       return {
         items: rows.map((row) => ({

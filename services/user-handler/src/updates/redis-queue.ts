@@ -192,6 +192,12 @@ export interface RedisQueueOptions {
 
 type StreamEntry = [id: string, fields: string[]];
 
+/** A field of a stream entry (`[name, value, name, value…]`), or undefined when absent. */
+function streamField(fields: readonly string[], name: string): string | undefined {
+  const at = fields.indexOf(name);
+  return at >= 0 && at % 2 === 0 ? fields[at + 1] : undefined;
+}
+
 /** The scripts that finish an entry answer 1 when they did, 0 when another worker owns it. */
 const settled = (reply: number): EntrySettled => (reply === 1 ? 'recorded' : 'taken-over');
 
@@ -200,10 +206,7 @@ function parseEntry(
   fields: string[],
   deliveries: number,
 ): QueuedUpdate | { id: string; raw: string; chatId: number; error: string } {
-  const field = (name: string) => {
-    const at = fields.indexOf(name);
-    return at >= 0 && at % 2 === 0 ? fields[at + 1] : undefined;
-  };
+  const field = (name: string) => streamField(fields, name);
   const raw = field('update') ?? '';
   const chatId = Number(field('chat') ?? 0);
   try {
@@ -242,10 +245,7 @@ export function createRedisQueue(options: RedisQueueOptions): UpdateQueue {
   const maxHeld = options.maxHeld ?? 1_000;
 
   const readDeadLetter = ([id, fields]: StreamEntry): DeadLetter => {
-    const field = (name: string) => {
-      const at = fields.indexOf(name);
-      return at >= 0 && at % 2 === 0 ? fields[at + 1] : undefined;
-    };
+    const field = (name: string) => streamField(fields, name);
     const raw = field('update') ?? '';
     let update: unknown;
     try {

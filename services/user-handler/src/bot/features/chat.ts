@@ -97,8 +97,7 @@ export async function answerWithAi(
   const controller = new AbortController();
   // Another worker took the update over: it answers now, so this answer stops at once.
   const takenOver = currentUpdateSignal();
-  const stopOnTakeover = () => controller.abort(takenOver?.reason);
-  takenOver?.addEventListener('abort', stopOnTakeover, { once: true });
+  const signal = takenOver ? AbortSignal.any([controller.signal, takenOver]) : controller.signal;
   const superseded = supersededCheck(ctx, deps);
   let stoppedBy: Superseded | undefined;
   let checking = false;
@@ -126,10 +125,10 @@ export async function answerWithAi(
   let release: (() => void) | undefined;
   const context = { update_id: ctx.update.update_id, chat_id: chat.id, model };
   try {
-    release = await ai.slots.acquire((position) => view.queued(position), controller.signal);
+    release = await ai.slots.acquire((position) => view.queued(position), signal);
     for await (const event of ai.client.streamChat(
       { model, messages, maxTokens: ai.maxTokens },
-      { signal: controller.signal },
+      { signal },
     )) {
       if (event.type === 'reasoning') {
         reasoning += event.text;
@@ -182,7 +181,6 @@ export async function answerWithAi(
     await view.finish(formatAnswer(unavailableText(error)));
   } finally {
     clearInterval(watch);
-    takenOver?.removeEventListener('abort', stopOnTakeover);
     release?.();
     await view.close();
   }
