@@ -47,25 +47,90 @@ export function createRedis(config: RedisConfig): Redis {
     reconnectOnError: (error) => error.message.startsWith('READONLY'),
   };
   const client = new Redis(config.url, options);
+  reportConnection(client, config);
+  return client;
+}
+
+/**
+ * A second connection to the same Redis with the same settings, e.g. for blocking reads
+ * that must not delay other commands. It reports its outages like the first one does: one
+ * log line per outage, never an unhandled `error` event.
+ */
+export function duplicateRedis(
+  client: Redis,
+  config: Pick<RedisConfig, 'logger' | 'onError' | 'connectionName' | 'commandTimeoutMs'>,
+): Redis {
+  const copy = client.duplicate({
+    connectionName: config.connectionName,
+    ...('commandTimeoutMs' in config ? { commandTimeout: config.commandTimeoutMs } : {}),
+  });
+  reportConnection(copy, config);
+  return copy;
+}
+
+/** Logs a connection's outages, once each, and counts every error through `onError`. */
+function reportConnection(
+  client: Redis,
+  config: Pick<RedisConfig, 'logger' | 'onError' | 'connectionName'>,
+): void {
+  const name = config.connectionName ?? 'main';
   let healthy = false;
   client.on('ready', () => {
-    if (!healthy) config.logger.info('connected to Redis');
+    if (!healthy) config.logger.info({ connection: name }, 'connected to Redis');
     healthy = true;
   });
   client.on('error', (error: Error) => {
     config.onError?.(error);
-    // One line per outage, not one per reconnect attempt.
+    // One line per outage, not one per reconnect attempt, and no stack trace: the cause
+    // is the message (ECONNREFUSED, a timeout), and the stack would only show ioredis.
     if (healthy) {
       config.logger.error(
-        { err: error },
+        { connection: name, reason: error.message },
         'lost the connection to Redis; retrying every 2 s. Check that Redis is up and REDIS_URL is right',
       );
     } else {
-      config.logger.debug({ err: error }, 'Redis still unreachable');
+      config.logger.debug({ connection: name, reason: error.message }, 'Redis still unreachable');
     }
     healthy = false;
   });
-  return client;
+}
+
+/**
+ * Resolves once the client is connected (at once when it is), or rejects after `timeoutMs`
+ * or when `signal` aborts. Lets a caller wait out a short Redis outage before a step that
+ * must reach Redis, instead of failing at once.
+ */
+export async function redisConnected(
+  client: Redis,
+  timeoutMs: number,
+  signal?: AbortSignal,
+): Promise<void> {
+  if (client.status === 'ready') return;
+  signal?.throwIfAborted();
+  await new Promise<void>((resolve, reject) => {
+    const done = (error?: unknown) => {
+      clearTimeout(timer);
+      client.off('ready', onReady);
+      signal?.removeEventListener('abort', onAbort);
+      if (error) reject(error as Error);
+      else resolve();
+    };
+    const onReady = () => done();
+    const onAbort = () => done(signal?.reason);
+    const timer = setTimeout(
+      () => done(new RedisUnavailableError(`Redis did not come back within ${timeoutMs} ms`)),
+      timeoutMs,
+    );
+    client.once('ready', onReady);
+    signal?.addEventListener('abort', onAbort, { once: true });
+    // It may have connected between the check above and the listener.
+    if (client.status === 'ready') done();
+  });
+}
+
+/** Redis is unreachable: an outage of a dependency, not a fault of the work that needed it. */
+export class RedisUnavailableError extends Error {
+  override readonly name = 'RedisUnavailableError';
 }
 
 /** Resolves when Redis answers PING within `timeoutMs`. */

@@ -40,6 +40,20 @@ export function sendLimitsFromEnv(env: {
 /** Calls a Bot API method for real; the sender decides when and how often. */
 export type RawCall = (method: string, payload: Record<string, unknown>) => Promise<unknown>;
 
+/**
+ * How long the calls of one piece of work (an update) may still wait in all on Telegram's
+ * 429 answers. Shared by those calls: each wait takes from it.
+ */
+export interface RateLimitBudget {
+  remainingMs: number;
+}
+
+export interface SendOptions {
+  signal?: AbortSignal | undefined;
+  /** The 429 waits this call may take; without it, the sender's `maxRateLimitWaitMs`. */
+  rateLimitBudget?: RateLimitBudget | undefined;
+}
+
 export interface Sender {
   /**
    * Calls `method` when the limits allow. Once `signal` aborts, the call stops without
@@ -49,9 +63,12 @@ export interface Sender {
     method: string,
     payload: Record<string, unknown>,
     raw: RawCall,
-    options?: { signal?: AbortSignal },
+    options?: SendOptions,
   ): Promise<unknown>;
 }
+
+/** Default bound on the 429 waits of one call or one update: far longer than a flood storm. */
+export const DEFAULT_RATE_LIMIT_WAIT_MS = 10 * 60_000;
 
 /** Methods that post to a chat and count against Telegram's message limits. */
 const MESSAGE_METHODS = new Set([
@@ -316,10 +333,14 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
  * each chat, pauses a chat for every pod when Telegram answers 429 with `retry_after`,
  * and resends as plain text when Telegram cannot parse the HTML.
  *
+ * A 429 is Telegram asking to wait, not a failure: the call waits `retry_after` and goes
+ * again, as often as Telegram asks, within its rate-limit budget (the update's, or
+ * `maxRateLimitWaitMs` per call); only then does it fail with the 429.
+ *
  * It sends a failed call again (with backoff, at most `maxRetries` times) only when that
  * cannot deliver it twice:
- * - Telegram answered 429 (after `retry_after`) or 5xx (but not a 504 for a method that
- *   adds something): it did not carry the call out;
+ * - Telegram answered 5xx (but not a 504 for a method that adds something): it did not
+ *   carry the call out;
  * - the request never left: DNS failure (ENOTFOUND, EAI_AGAIN), connection refused, no
  *   connection in time (UND_ERR_CONNECT_TIMEOUT);
  * - any network error of a method that a repeat cannot act on twice: reads, edits,
@@ -336,13 +357,16 @@ export function createSender(deps: {
   logger: Logger;
   registry?: Registry | undefined;
   limits?: Partial<SendLimits>;
-  /** Retries of one call (429, 5xx, a request that never left) before giving up. */
+  /** Retries of one call (5xx, a request that never left) before giving up. */
   maxRetries?: number;
+  /** Most time one call waits on 429s in all, when the caller gives no budget. */
+  maxRateLimitWaitMs?: number;
 }): Sender {
   const limits = { ...DEFAULT_SEND_LIMITS, ...deps.limits };
   const scheduler =
     deps.store.kind === 'redis' ? redisScheduler(deps.store.redis) : memoryScheduler();
   const maxRetries = deps.maxRetries ?? 4;
+  const maxRateLimitWaitMs = deps.maxRateLimitWaitMs ?? DEFAULT_RATE_LIMIT_WAIT_MS;
   const requests = deps.registry
     ? new Counter({
         name: 'herald_telegram_requests_total',
@@ -363,6 +387,7 @@ export function createSender(deps: {
   return {
     async call(method, original, raw, options = {}) {
       const { signal } = options;
+      const budget = options.rateLimitBudget ?? { remainingMs: maxRateLimitWaitMs };
       let payload = original;
       const chatId = payload.chat_id;
       const limited =
@@ -370,7 +395,9 @@ export function createSender(deps: {
       const chat = String(chatId);
       const group = typeof chatId === 'string' || (typeof chatId === 'number' && chatId < 0);
       const idempotent = isIdempotent(method, original);
-      for (let attempt = 0; ; attempt += 1) {
+      // Failures that count toward maxRetries; 429s take from the budget instead.
+      let attempt = 0;
+      for (let tries = 1; ; tries += 1) {
         if (limited) {
           const draft = method === 'sendMessageDraft';
           const wait = await scheduler
@@ -403,13 +430,19 @@ export function createSender(deps: {
         } catch (error) {
           signal?.throwIfAborted();
           const failure = failureOf(error);
-          const context = { method, chat_id: chatId, attempt: attempt + 1, code: failure.code };
-          if (failure.code === 429 && attempt < maxRetries) {
-            const seconds = failure.retryAfterSeconds ?? 1;
+          const context = { method, chat_id: chatId, attempt: tries, code: failure.code };
+          const retryAfterMs = Math.max(1, failure.retryAfterSeconds ?? 1) * 1000;
+          if (failure.code === 429 && retryAfterMs <= budget.remainingMs) {
+            const seconds = retryAfterMs / 1000;
+            budget.remainingMs -= retryAfterMs;
             requests?.inc({ method, outcome: 'rate_limited' });
-            deps.logger.warn(
-              { ...context, retry_after_s: seconds },
-              'Telegram asked to slow down (429); pausing this chat for every pod',
+            // One line per call held back, not per 429: a storm answers many in a row.
+            const log = tries === 1 ? deps.logger.warn : deps.logger.debug;
+            log.call(
+              deps.logger,
+              { ...context, retry_after_s: seconds, budget_left_s: budget.remainingMs / 1000 },
+              'Telegram asked to slow down (429); pausing this chat for every pod and sending ' +
+                'again after retry_after',
             );
             const paused = await scheduler.pause(limited ? chat : '*', seconds * 1000).then(
               () => true,
@@ -445,9 +478,18 @@ export function createSender(deps: {
               'Bot API call failed; retrying with backoff',
             );
             await sleep(Math.min(250 * 2 ** attempt, 5_000), signal);
+            attempt += 1;
             continue;
           }
           requests?.inc({ method, outcome: 'failed' });
+          if (failure.code === 429) {
+            deps.logger.warn(
+              { ...context, retry_after_s: retryAfterMs / 1000 },
+              'Telegram kept answering 429 past the time this work may wait for it; giving up ' +
+                'on the call. If this repeats, the bot sends more than Telegram allows: raise ' +
+                'TELEGRAM_*_INTERVAL',
+            );
+          }
           if (failure.delivery === 'maybe-sent' && !idempotent) {
             deps.logger.warn(
               { ...context, reason: failure.description },

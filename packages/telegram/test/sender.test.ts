@@ -191,4 +191,56 @@ describe('the shared sender', () => {
     expect(events).toEqual(['half the pause over', 'answered']);
     expect(telegram.callsOf('getMe')).toHaveLength(1);
   });
+
+  it('keeps waiting out 429s well past its retry count, then delivers once', async () => {
+    // Telegram in a flood storm: the same message refused five times in a row.
+    for (let n = 0; n < 5; n += 1) {
+      telegram.failOnce((call) => call.method === 'sendMessage' && call.payload.chat_id === 777, {
+        code: 429,
+        description: 'Too Many Requests: retry after 1',
+        retryAfterSeconds: 1,
+      });
+    }
+    const redis = createRedis({ url: testRedisUrl(), logger, keyPrefix: prefix });
+    clients.push(redis);
+    const sender = createSender({
+      store: { kind: 'redis', redis, url: testRedisUrl() },
+      logger,
+      limits: { perChatIntervalMs: 10, botIntervalMs: 1 },
+      maxRetries: 2,
+    });
+    const budget = { remainingMs: 60_000 };
+    const refusedBefore = telegram.refusals.length;
+    await sender.call('sendMessage', { chat_id: 777, text: 'after the storm' }, raw, {
+      rateLimitBudget: budget,
+    });
+    expect(telegram.refusals.slice(refusedBefore).filter((r) => r.code === 429)).toHaveLength(5);
+    expect(telegram.callsOf('sendMessage').filter((c) => c.payload.chat_id === 777)).toHaveLength(
+      1,
+    );
+    expect(telegram.messageText(777, telegram.lastMessageId)).toBe('after the storm');
+    expect(budget.remainingMs).toBe(60_000 - 5_000);
+  }, 20_000);
+
+  it('gives up with the 429 once the update may wait no longer', async () => {
+    for (let n = 0; n < 3; n += 1) {
+      telegram.failOnce((call) => call.method === 'sendMessage' && call.payload.chat_id === 778, {
+        code: 429,
+        description: 'Too Many Requests: retry after 1',
+        retryAfterSeconds: 1,
+      });
+    }
+    const budget = { remainingMs: 1_500 };
+    const refusedBefore = telegram.refusals.length;
+    const call = pod().call('sendMessage', { chat_id: 778, text: 'too late' }, raw, {
+      rateLimitBudget: budget,
+    });
+    await expect(call).rejects.toMatchObject({ response: { error_code: 429 } });
+    // One wait of 1 s fitted the budget; the second did not.
+    expect(budget.remainingMs).toBe(500);
+    expect(telegram.refusals.slice(refusedBefore)).toHaveLength(2);
+    expect(telegram.callsOf('sendMessage').filter((c) => c.payload.chat_id === 778)).toHaveLength(
+      0,
+    );
+  });
 });

@@ -22,6 +22,10 @@ const WEBHOOK_SECRET = z
 export const workerEnv = {
   WORKER_CONCURRENCY: envVar.count(1, 1_000).default(64),
   QUEUE_CLAIM_IDLE: envVar.durationMs().default(30_000),
+  QUEUE_HEARTBEAT_TTL: envVar
+    .durationMs()
+    .refine((ms) => ms >= 500, 'must be at least 500ms: shorter, a busy pod could look dead')
+    .default(3_000),
   RATE_LIMIT_USER_PER_MINUTE: envVar.count(1, 100_000).default(20),
   RATE_LIMIT_GLOBAL_PER_MINUTE: envVar.count(1, 1_000_000).default(1_800),
   AI_MAX_CONCURRENCY: envVar.count(1, 1_000).default(16),

@@ -47,7 +47,7 @@ export interface UserHandlerOptions {
   /** `AI_MODELS` and `AI_DEFAULT_MODEL`. */
   models: ModelChoice;
   limits: RateLimits;
-  workers: { concurrency: number; claimIdleMs: number };
+  workers: { concurrency: number; claimIdleMs: number; heartbeatTtlMs?: number | undefined };
 }
 
 /** The user-handler's parts, built but not started. */
@@ -127,8 +127,15 @@ export function createUserHandler(options: UserHandlerOptions): UserHandler {
           registry,
           concurrency: options.workers.concurrency,
           claimIdleMs: options.workers.claimIdleMs,
+          heartbeatTtlMs: options.workers.heartbeatTtlMs,
+          dependencies: runtime.checks,
         })
-      : createMemoryQueue({ logger, registry, concurrency: options.workers.concurrency });
+      : createMemoryQueue({
+          logger,
+          registry,
+          concurrency: options.workers.concurrency,
+          dependencies: runtime.checks,
+        });
   const sessions = createSessionStore({ db, store });
   const limiter = createRateLimiter({ store, limits: options.limits, registry });
   const news = createNewsAdmin({ db, store });
@@ -263,6 +270,7 @@ export interface HandlerSettingsEnv {
   RATE_LIMIT_GLOBAL_PER_MINUTE: number;
   WORKER_CONCURRENCY: number;
   QUEUE_CLAIM_IDLE: number;
+  QUEUE_HEARTBEAT_TTL: number;
   TELEGRAM_CHAT_INTERVAL: number;
   TELEGRAM_GROUP_INTERVAL: number;
   TELEGRAM_BOT_INTERVAL: number;
@@ -301,6 +309,10 @@ export function optionsFromEnv(
       globalPerMinute: env.RATE_LIMIT_GLOBAL_PER_MINUTE,
     },
     sendLimits: sendLimitsFromEnv(env),
-    workers: { concurrency: env.WORKER_CONCURRENCY, claimIdleMs: env.QUEUE_CLAIM_IDLE },
+    workers: {
+      concurrency: env.WORKER_CONCURRENCY,
+      claimIdleMs: env.QUEUE_CLAIM_IDLE,
+      heartbeatTtlMs: env.QUEUE_HEARTBEAT_TTL,
+    },
   };
 }

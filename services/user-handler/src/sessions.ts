@@ -28,7 +28,8 @@ export interface SessionStore {
   updateSettings(userId: number, patch: Partial<UserSettings>): Promise<UserSettings>;
   /** Records who wrote and where (throttled); the user row must exist before settings. */
   recordSeen(user: User, chat?: Chat): Promise<void>;
-  appendTurn(chatId: number, userId: number | undefined, turn: Turn): Promise<void>;
+  /** Adds turns to a chat's conversation, all or none (a question and its answer). */
+  appendTurn(chatId: number, userId: number | undefined, ...turns: Turn[]): Promise<void>;
   recentTurns(chatId: number): Promise<Turn[]>;
   /** Clears a chat's conversation: its context and its stored history. */
   reset(chatId: number): Promise<void>;
@@ -46,7 +47,7 @@ interface SessionCache {
   setSettings(userId: number, settings: UserSettings): Promise<void>;
   getTurns(chatId: number): Promise<Turn[] | undefined>;
   setTurns(chatId: number, turns: Turn[]): Promise<void>;
-  pushTurn(chatId: number, turn: Turn): Promise<void>;
+  pushTurns(chatId: number, turns: readonly Turn[]): Promise<void>;
   /** Drops a user's settings and chats' turns, all in one step. */
   drop(keys: { userId?: number; chatIds?: readonly number[] }): Promise<void>;
   getBlocked(userId: number): Promise<boolean | undefined>;
@@ -83,11 +84,11 @@ function redisCache(redis: Extract<StateStore, { kind: 'redis' }>['redis']): Ses
       }
       await multi.exec();
     },
-    async pushTurn(chatId, turn) {
+    async pushTurns(chatId, turns) {
       // Only extends a cached list; a missing one is rebuilt from Postgres when read.
       await redis
         .multi()
-        .rpushx(turnsKey(chatId), JSON.stringify(turn))
+        .rpushx(turnsKey(chatId), ...turns.map((turn) => JSON.stringify(turn)))
         .ltrim(turnsKey(chatId), -CACHED_TURNS, -1)
         .exec();
     },
@@ -119,10 +120,10 @@ function memoryCache(): SessionCache {
     setSettings: (userId, value) => Promise.resolve(void settings.set(userId, value)),
     getTurns: (chatId) => Promise.resolve(turns.get(chatId)?.slice()),
     setTurns: (chatId, value) => Promise.resolve(void turns.set(chatId, value.slice())),
-    pushTurn: (chatId, turn) => {
+    pushTurns: (chatId, added) => {
       const list = turns.get(chatId);
       if (list) {
-        list.push(turn);
+        list.push(...added);
         if (list.length > CACHED_TURNS) list.splice(0, list.length - CACHED_TURNS);
       }
       return Promise.resolve();
@@ -219,14 +220,18 @@ export function createSessionStore(deps: { db: Database; store: StateStore }): S
       }
     },
 
-    async appendTurn(chatId, userId, turn) {
-      await db.insert(conversationMessages).values({
-        chatId,
-        userId: userId ?? null,
-        role: turn.role,
-        content: turn.content,
-      });
-      await cache.pushTurn(chatId, turn);
+    async appendTurn(chatId, userId, ...turns) {
+      if (turns.length === 0) return;
+      // One statement: a question is never stored without its answer.
+      await db.insert(conversationMessages).values(
+        turns.map((turn) => ({
+          chatId,
+          userId: userId ?? null,
+          role: turn.role,
+          content: turn.content,
+        })),
+      );
+      await cache.pushTurns(chatId, turns);
     },
 
     async recentTurns(chatId) {

@@ -203,6 +203,19 @@ export class AnswerStream {
         };
   }
 
+  /** The group message the answer is being written into, once there is one. */
+  get streamedMessageId(): number | undefined {
+    return this.messageId;
+  }
+
+  /**
+   * Continues an answer an earlier attempt of the update streamed into `messageId`: the
+   * final answer then replaces that message rather than arriving as a new one.
+   */
+  resume(messageId: number | undefined): void {
+    this.messageId = messageId;
+  }
+
   /** Stops every timer without sending anything more (idempotent). */
   async close(): Promise<void> {
     await this.stop();

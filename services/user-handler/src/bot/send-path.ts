@@ -1,6 +1,6 @@
 import type { Sender } from '@herald/telegram';
 import type { Context, Middleware, Telegraf } from 'telegraf';
-import { journalStage } from '../updates/journal.js';
+import { currentRateLimitBudget, journalStage } from '../updates/journal.js';
 
 type Telegram = Telegraf['telegram'];
 
@@ -18,19 +18,19 @@ function telegramStage(telegram: Telegram): ApiCall {
 }
 
 /**
- * Flow control: the shared sender's per-chat and global pacing, 429 `retry_after`,
- * retries of what cannot have taken effect, and the plain-text fallback. The caller's
- * signal (polling's stop, a lost update) ends its waits and retries too.
+ * Flow control: the shared sender's per-chat and global pacing, 429 `retry_after` (within
+ * the update's bound on such waits), retries of what cannot have taken effect, and the
+ * plain-text fallback. The caller's signal (polling's stop, a lost update) ends its waits
+ * and retries too.
  */
 function flowControlStage(sender: Sender | undefined, next: ApiCall): ApiCall {
   if (!sender) return next;
   return (method, payload, options) =>
-    sender.call(
-      method,
-      payload,
-      (m, p) => next(m, p, options),
-      options.signal ? { signal: options.signal } : {},
-    );
+    sender.call(method, payload, (m, p) => next(m, p, options), {
+      signal: options.signal,
+      // An update's calls share one bound on their 429 waits; other calls get the default.
+      rateLimitBudget: currentRateLimitBudget(),
+    });
 }
 
 /**

@@ -24,6 +24,11 @@ export interface DispatchBackend {
 
 export interface DispatcherOptions extends ConsumeOptions {
   backend: DispatchBackend;
+  /**
+   * Checks of what handlers depend on (Postgres, Redis), by name: each rejects while its
+   * dependency is unreachable. An attempt that failed while one is down is not counted.
+   */
+  dependencies?: Record<string, () => Promise<void>>;
   logger: Logger;
   metrics: QueueMetrics;
   /** Handlers running at once; the rest wait their turn. */
@@ -35,6 +40,9 @@ export interface DispatcherOptions extends ConsumeOptions {
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** How often a paused worker checks whether its dependencies are back. */
+const OUTAGE_PROBE_MS = 250;
 
 /** Telegram's verdicts that no retry can change: the user blocked the bot, left, … */
 function isPermanent(error: unknown): boolean {
@@ -60,6 +68,8 @@ export class ChatDispatcher {
   private readonly slotWaiters: (() => void)[] = [];
   private running = 0;
   private stopping = false;
+  /** While a dependency is down: resolves once every one is back (or the worker stops). */
+  private outage: Promise<void> | undefined;
 
   constructor(private readonly options: DispatcherOptions) {}
 
@@ -215,11 +225,18 @@ export class ChatDispatcher {
     const context = { update_id: entry.update.update_id, chat_id: entry.chatId, entry: entry.id };
     const retryDelayMs = this.options.retryDelayMs ?? ((n: number) => 500 * 4 ** (n - 1));
     let lastError: unknown;
-    for (let attempt = 1; attempt <= maxAttempts; attempt += 1) {
+    // Attempts that count toward maxAttempts: one that failed during an outage does not.
+    let attempt = 1;
+    for (;;) {
+      // No handler starts while a dependency is known to be down: it would only fail.
+      if (this.outage) {
+        await this.outage;
+        if (this.stopping) return this.leaveQueued(context);
+      }
       await this.acquireSlot();
       if (entry.signal?.aborted) {
         this.releaseSlot();
-        if (attempt > 1) this.leave(entry, context);
+        if (lastError !== undefined) this.leave(entry, context);
         return;
       }
       const timer = metrics.processingSeconds.startTimer();
@@ -250,16 +267,80 @@ export class ChatDispatcher {
         await this.finish(entry, 'dropped', context);
         return;
       }
-      if (attempt < maxAttempts) {
-        metrics.processed.inc({ outcome: 'retried' });
-        logger.warn(
-          { ...context, err: lastError, attempt, maxAttempts },
-          'handling an update failed; retrying',
+      const down = await this.failingDependencies();
+      if (down.length > 0) {
+        // Not the update's fault: it goes again, uncounted, once the dependency is back.
+        metrics.processed.inc({ outcome: 'waited_out' });
+        logger.debug(
+          { ...context, reason: describe(lastError), down },
+          'handling an update failed while a dependency is down; it goes again once it is back',
         );
-        await sleep(retryDelayMs(attempt));
+        await this.waitOutOutage(down);
+        if (this.stopping) return this.leaveQueued(context);
+        continue;
       }
+      if (attempt >= maxAttempts) break;
+      metrics.processed.inc({ outcome: 'retried' });
+      logger.warn(
+        { ...context, err: lastError, attempt, maxAttempts },
+        'handling an update failed; retrying',
+      );
+      await sleep(retryDelayMs(attempt));
+      attempt += 1;
     }
     await this.giveUp(entry, lastError, `failed ${maxAttempts} times: ${describe(lastError)}`);
+  }
+
+  /** Stopping while a dependency is down: the update stays queued, and the next worker has it. */
+  private leaveQueued(context: object): void {
+    this.options.logger.info(
+      context,
+      'stopping while a dependency is down: the update stays queued for the next worker',
+    );
+  }
+
+  /** Names of the dependencies whose checks fail now. */
+  private async failingDependencies(): Promise<string[]> {
+    const checks = Object.entries(this.options.dependencies ?? {});
+    const results = await Promise.all(
+      checks.map(([name, check]) =>
+        check().then(
+          () => undefined,
+          () => name,
+        ),
+      ),
+    );
+    return results.filter((name): name is string => name !== undefined);
+  }
+
+  /**
+   * Pauses this worker's handlers until every dependency answers again: one probe and one
+   * pair of log lines per outage, however many updates wait on it. Ends early on stop.
+   */
+  private waitOutOutage(down: string[]): Promise<void> {
+    this.outage ??= (async () => {
+      const { logger, metrics } = this.options;
+      const started = Date.now();
+      metrics.paused.set(1);
+      logger.error(
+        { down },
+        `${down.join(' and ')} unreachable: update workers pause until it is back. Updates ` +
+          'wait in the queue and are answered then; nothing is counted against them. Check ' +
+          'that the dependency is up (see /readyz and herald_dependency_up)',
+      );
+      let failing = down;
+      while (failing.length > 0 && !this.stopping) {
+        await sleep(OUTAGE_PROBE_MS);
+        failing = await this.failingDependencies();
+      }
+      metrics.paused.set(0);
+      logger.info(
+        { down, paused_ms: Date.now() - started },
+        'dependencies are back: update workers resume',
+      );
+      this.outage = undefined;
+    })();
+    return this.outage;
   }
 
   /** Records a handled update as finished, unless another worker took it over meanwhile. */

@@ -23,6 +23,8 @@ export interface MemoryQueueOptions {
   maxAttempts?: number;
   retryDelayMs?: (attempt: number) => number;
   now?: () => number;
+  /** Checks of what handlers depend on: attempts failed while one is down are not counted. */
+  dependencies?: Record<string, () => Promise<void>>;
 }
 
 /** A dead letter of the in-process queue. */
@@ -120,6 +122,7 @@ export function createMemoryQueue(options: MemoryQueueOptions): UpdateQueue & {
         concurrency: options.concurrency ?? 16,
         maxAttempts: options.maxAttempts ?? 3,
         ...(options.retryDelayMs ? { retryDelayMs: options.retryDelayMs } : {}),
+        ...(options.dependencies ? { dependencies: options.dependencies } : {}),
         backend: {
           // One dispatcher owns every chat here, and it keeps each chat in order itself.
           turnOf: () => Promise.resolve('next'),

@@ -133,6 +133,8 @@ export interface QueueMetrics {
   processingSeconds: Histogram;
   deadLetters: Counter;
   takenOver: Counter;
+  /** 1 while this process's workers wait for a dependency to come back. */
+  paused: Gauge;
 }
 
 const metricsByRegistry = new WeakMap<Registry, QueueMetrics>();
@@ -149,7 +151,9 @@ export function queueMetrics(registry: Registry, queue?: UpdateQueue): QueueMetr
       name: 'herald_updates_processed_total',
       help:
         'Updates handled by workers, by outcome: ok, retried, dead_lettered, dropped, taken_over ' +
-        '(handled here, but another worker took it over meanwhile and records its outcome)',
+        '(handled here, but another worker took it over meanwhile and records its outcome), ' +
+        'waited_out (an attempt failed while Postgres or Redis was down: it goes again once ' +
+        'the dependency is back, and does not count toward the update’s tries)',
       labelNames: ['outcome'],
       registers: [registry],
     }),
@@ -171,9 +175,17 @@ export function queueMetrics(registry: Registry, queue?: UpdateQueue): QueueMetr
         'longer than the claim timeout (QUEUE_CLAIM_IDLE)',
       registers: [registry],
     }),
+    paused: new Gauge({
+      name: 'herald_update_workers_paused',
+      help:
+        '1 while this process’s update workers wait for Postgres or Redis to come back; ' +
+        'updates wait in the queue meanwhile',
+      registers: [registry],
+    }),
   };
+  metrics.paused.set(0);
   // Every outcome from zero: rate() and increase() then see the first one after a start.
-  for (const outcome of ['ok', 'retried', 'dead_lettered', 'dropped', 'taken_over']) {
+  for (const outcome of ['ok', 'retried', 'waited_out', 'dead_lettered', 'dropped', 'taken_over']) {
     metrics.processed.inc({ outcome }, 0);
   }
   if (queue) {

@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import type { Logger } from '@herald/logger';
 import type { Registry } from '@herald/ops';
-import type { Redis } from '@herald/redis';
+import { duplicateRedis, type Redis } from '@herald/redis';
 import type { Update } from 'telegraf/types';
 import {
   chatIdOf,
@@ -28,10 +28,15 @@ export const UPDATE_STREAM = 'updates';
 export const DEAD_LETTER_STREAM = 'updates:dead';
 export const WORKER_GROUP = 'workers';
 const seenKey = (updateId: number) => `update-seen:${updateId}`;
+/** Present while the worker of that name is alive: it refreshes it well within its TTL. */
+const aliveKey = (consumer: string) => `workers:alive:${consumer}`;
 const chatKey = (chatId: number) => `updates:chat:${chatId}`;
 
 /** Dead letters kept; older ones are trimmed. */
 const DEAD_LETTER_MAXLEN = 10_000;
+
+/** How long a worker's heartbeat outlives its last refresh (`QUEUE_HEARTBEAT_TTL`). */
+export const DEFAULT_HEARTBEAT_TTL_MS = 3_000;
 
 /** Ids per keep-alive script call: keeps each call short and its Lua argument list small. */
 const KEEP_ALIVE_BATCH = 500;
@@ -109,6 +114,18 @@ redis.call('LREM', KEYS[2], 1, ARGV[2])
 redis.call('DEL', KEYS[4])
 return 1`;
 
+// Takes over what a dead worker held: its entries, once its heartbeat has expired. The
+// heartbeat is checked and the entries claimed in one step, so a worker that is alive (its
+// key is there) never loses an entry this way, and of two workers claiming at once the
+// second finds the entries with the first, which is alive. Returns the claimed entries.
+const CLAIM_DEAD = `
+if redis.call('EXISTS', KEYS[2]) == 1 then return {} end
+local rows = redis.call('XPENDING', KEYS[1], ARGV[1], '-', '+', ARGV[4], ARGV[2])
+if #rows == 0 then return {} end
+local ids = {}
+for i = 1, #rows do ids[i] = rows[i][1] end
+return redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[3], 0, unpack(ids))`;
+
 // Moves a dead letter back into the queue, at the end of its chat's order. ARGV[2] is the
 // chat id read beforehand (the chat's list key is built from it outside Lua, where the key
 // prefix is known); an entry gone or changed meanwhile is left alone.
@@ -128,6 +145,14 @@ redis.call('XDEL', KEYS[1], ARGV[1])
 return id`;
 
 interface QueueCommands {
+  heraldClaimDead(
+    stream: string,
+    alive: string,
+    group: string,
+    dead: string,
+    consumer: string,
+    count: number,
+  ): Promise<StreamEntry[]>;
   heraldReplay(
     dead: string,
     stream: string,
@@ -181,13 +206,23 @@ export interface RedisQueueOptions {
   maxAttempts?: number;
   /** Deliveries (workers that took it and died) before an update is dead-lettered. */
   maxDeliveries?: number;
-  /** An entry untouched this long belongs to a dead worker and is claimed. */
+  /**
+   * An entry untouched this long is claimed whatever its worker's heartbeat says: the
+   * fallback for a worker that is alive but stalled (its event loop blocked).
+   */
   claimIdleMs?: number;
+  /**
+   * Each worker refreshes a heartbeat key with this TTL; once it expires (the process
+   * died), the others take over its entries within about this time plus a check.
+   */
+  heartbeatTtlMs?: number | undefined;
   /** Most entries held in this process at once. */
   maxHeld?: number;
   retryDelayMs?: (attempt: number) => number;
   /** Name of this worker in the consumer group; unique per process by default. */
   consumerName?: string;
+  /** Checks of what handlers depend on: attempts failed while one is down are not counted. */
+  dependencies?: Record<string, () => Promise<void>>;
 }
 
 type StreamEntry = [id: string, fields: string[]];
@@ -225,7 +260,9 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
 
 /**
  * The shared update queue on a Redis stream with one consumer group. Every pod appends
- * and consumes; an entry whose worker died is claimed by another after `claimIdleMs`.
+ * and consumes. An entry whose worker died is claimed by another once that worker's
+ * heartbeat expires (`heartbeatTtlMs`), and any entry left untouched for `claimIdleMs`
+ * (a worker alive but stalled) is claimed too.
  */
 export function createRedisQueue(options: RedisQueueOptions): UpdateQueue {
   const { redis, logger } = options;
@@ -236,11 +273,13 @@ export function createRedisQueue(options: RedisQueueOptions): UpdateQueue {
   redis.defineCommand('heraldDeadLetter', { numberOfKeys: 4, lua: DEAD_LETTER });
   redis.defineCommand('heraldKeepAlive', { numberOfKeys: 1, lua: KEEP_ALIVE });
   redis.defineCommand('heraldTurn', { numberOfKeys: 2, lua: TURN });
+  redis.defineCommand('heraldClaimDead', { numberOfKeys: 2, lua: CLAIM_DEAD });
 
   // ioredis adds the key prefix to most commands' keys, but not to XGROUP's and XINFO's,
   // whose key follows a subcommand.
   const streamKey = `${redis.options.keyPrefix ?? ''}${UPDATE_STREAM}`;
   const claimIdleMs = options.claimIdleMs ?? 30_000;
+  const heartbeatTtlMs = options.heartbeatTtlMs ?? DEFAULT_HEARTBEAT_TTL_MS;
   const maxDeliveries = options.maxDeliveries ?? 5;
   const maxHeld = options.maxHeld ?? 1_000;
 
@@ -351,8 +390,9 @@ export function createRedisQueue(options: RedisQueueOptions): UpdateQueue {
     const consumer =
       options.consumerName ?? `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
     // Blocking reads get their own connection so they never delay other commands.
-    const reader = redis.duplicate({
-      commandTimeout: 10_000,
+    const reader = duplicateRedis(redis, {
+      logger,
+      commandTimeoutMs: 10_000,
       connectionName: `herald-reader-${consumer}`,
     });
     // Reading stops first; claims keep our entries alive until the last one is finished.
@@ -367,6 +407,7 @@ export function createRedisQueue(options: RedisQueueOptions): UpdateQueue {
       concurrency: options.concurrency ?? 64,
       maxAttempts: options.maxAttempts ?? 3,
       ...(options.retryDelayMs ? { retryDelayMs: options.retryDelayMs } : {}),
+      ...(options.dependencies ? { dependencies: options.dependencies } : {}),
       backend: {
         turnOf: (entry) =>
           commands.heraldTurn(
@@ -511,9 +552,90 @@ export function createRedisQueue(options: RedisQueueOptions): UpdateQueue {
       }
     };
 
-    const claimOnce = async () => {
-      // Keep what we hold marked as alive, so no other worker claims it; let go of what
-      // another worker claimed while this one stalled.
+    /** Takes claimed entries in hand, each with how many workers took it so far. */
+    const takeClaimed = async (entries: StreamEntry[], from: string) => {
+      // A claimed entry deleted meanwhile comes back as null (its update was finished).
+      const present = entries.filter((entry): entry is StreamEntry => Array.isArray(entry));
+      if (present.length === 0) return;
+      const counts = new Map<string, number>();
+      const pipeline = redis.pipeline();
+      for (const [id] of present) pipeline.xpending(UPDATE_STREAM, WORKER_GROUP, id, id, 1);
+      for (const [error, value] of (await pipeline.exec()) ?? []) {
+        const row = (value as [string, string, number, number][] | undefined)?.[0];
+        if (!error && row) counts.set(row[0], row[3]);
+      }
+      logger.warn(
+        { entries: present.length, consumer, from },
+        `claimed updates ${from} left unfinished`,
+      );
+      await take(present, (id) => counts.get(id) ?? 2);
+    };
+
+    // Heartbeats. A worker claims from others only while its own heartbeat has been
+    // refreshed without a break for two TTLs: after a Redis outage every heartbeat has
+    // expired, and this gives each live worker the time to refresh its own before any
+    // other may take its entries.
+    const heartbeatKey = aliveKey(consumer);
+    let steadySince: number | undefined;
+    const onConnectionLost = () => (steadySince = undefined);
+    redis.on('close', onConnectionLost);
+    const steady = () =>
+      steadySince !== undefined && Date.now() - steadySince >= 2 * heartbeatTtlMs;
+
+    const beat = async () => {
+      await redis.set(heartbeatKey, '1', 'PX', heartbeatTtlMs);
+      if (steadySince === undefined) {
+        steadySince = Date.now();
+        // Back after a break: mark what this worker holds as alive before anyone looks.
+        await keepAlive();
+      }
+    };
+
+    const claimFromDead = async () => {
+      if (!steady()) return;
+      const summary = (await redis.xpending(UPDATE_STREAM, WORKER_GROUP)) as [
+        number,
+        string | null,
+        string | null,
+        [string, string][] | null,
+      ];
+      const others = (summary[3] ?? []).filter(([name]) => name !== consumer);
+      if (others.length === 0) return;
+      const alive = await redis.exists(...others.map(([name]) => aliveKey(name)));
+      if (alive === others.length) return;
+      for (const [name] of others) {
+        if (!reading) return;
+        const entries = await commands.heraldClaimDead(
+          UPDATE_STREAM,
+          aliveKey(name),
+          WORKER_GROUP,
+          name,
+          consumer,
+          Math.max(1, Math.min(100, maxHeld - dispatcher.size)),
+        );
+        await takeClaimed(entries, `worker ${name}, whose heartbeat stopped,`);
+      }
+    };
+
+    const heartbeatLoop = async () => {
+      const every = Math.max(50, Math.min(heartbeatTtlMs / 4, 1_000));
+      while (!stopped) {
+        try {
+          await beat();
+          if (reading) await claimFromDead();
+        } catch (error) {
+          steadySince = undefined;
+          if (!String(error).includes('NOGROUP')) reportFailure(error, 'the worker heartbeat');
+        }
+        await Promise.race([sleep(every), stopSignal]);
+      }
+    };
+
+    /**
+     * Keeps what we hold marked as alive, so no other worker claims it as idle; lets go of
+     * what another worker claimed while this one stalled.
+     */
+    const keepAlive = async () => {
       const held = dispatcher.heldIds();
       for (let at = 0; at < held.length; at += KEEP_ALIVE_BATCH) {
         const batch = held.slice(at, at + KEEP_ALIVE_BATCH);
@@ -521,6 +643,11 @@ export function createRedisQueue(options: RedisQueueOptions): UpdateQueue {
           await commands.heraldKeepAlive(UPDATE_STREAM, WORKER_GROUP, consumer, ...batch),
         );
       }
+    };
+
+    const claimOnce = async () => {
+      await keepAlive();
+      if (!steady()) return;
       let cursor = '0-0';
       for (let round = 0; round < 10 && reading; round += 1) {
         const [next, entries] = (await redis.xautoclaim(
@@ -532,20 +659,7 @@ export function createRedisQueue(options: RedisQueueOptions): UpdateQueue {
           'COUNT',
           100,
         )) as [string, StreamEntry[], string[]];
-        if (entries.length > 0) {
-          const counts = new Map<string, number>();
-          const pipeline = redis.pipeline();
-          for (const [id] of entries) pipeline.xpending(UPDATE_STREAM, WORKER_GROUP, id, id, 1);
-          for (const [error, value] of (await pipeline.exec()) ?? []) {
-            const row = (value as [string, string, number, number][] | undefined)?.[0];
-            if (!error && row) counts.set(row[0], row[3]);
-          }
-          logger.warn(
-            { entries: entries.length, consumer },
-            'claimed updates a stopped or dead worker left unfinished',
-          );
-          await take(entries, (id) => counts.get(id) ?? 2);
-        }
+        await takeClaimed(entries, 'a stalled or stopped worker');
         cursor = next;
         if (cursor === '0-0') break;
       }
@@ -587,9 +701,17 @@ export function createRedisQueue(options: RedisQueueOptions): UpdateQueue {
       }
     };
 
-    const reads = readLoop();
+    // The first heartbeat goes before the first read: no entry is ever held by a worker
+    // that others could take for dead.
+    const reads = beat()
+      .catch(() => undefined)
+      .then(readLoop);
     const claims = claimLoop();
-    logger.info({ consumer, claim_idle_ms: claimIdleMs }, 'update workers started');
+    const heartbeats = heartbeatLoop();
+    logger.info(
+      { consumer, claim_idle_ms: claimIdleMs, heartbeat_ttl_ms: heartbeatTtlMs },
+      'update workers started',
+    );
     return {
       async stop() {
         reading = false;
@@ -597,7 +719,10 @@ export function createRedisQueue(options: RedisQueueOptions): UpdateQueue {
         await dispatcher.stop(20_000);
         stopped = true;
         wake();
-        await claims;
+        await Promise.all([claims, heartbeats]);
+        redis.off('close', onConnectionLost);
+        // Whatever is left in hand goes to the other workers at once.
+        await redis.del(heartbeatKey).catch(() => undefined);
         reader.disconnect();
       },
     };

@@ -5,7 +5,8 @@ import { buildMessages } from '../../prompts.js';
 import { AnswerStream } from '../answer-stream.js';
 import { splitHtmlLines } from '../reply-html.js';
 import { supersededCheck, type Superseded } from '../superseded.js';
-import { currentUpdateSignal } from '../../updates/journal.js';
+import { currentUpdateSignal, recall, remember } from '../../updates/journal.js';
+import type { Turn } from '../../sessions.js';
 import type { BotDeps, ChatAi } from '../deps.js';
 import { currentModel } from './models.js';
 
@@ -26,6 +27,34 @@ export function unavailableText(error: AiError): string {
     default:
       return `The AI is offline right now.${wait} Commands such as /help and /status still work.`;
   }
+}
+
+/** What an update's answer came to, remembered before it is shown (see `remember`). */
+interface WrittenAnswer {
+  /** The final HTML messages. */
+  messages: string[];
+  /** The group message the answer was streamed into, which the first message replaces. */
+  messageId: number | undefined;
+  /** Turns to add to the conversation once it is shown. */
+  turns: Turn[];
+}
+
+const ANSWER_STEP = 'answer';
+const SAVED_STEP = 'answer-saved';
+
+/**
+ * Adds an answer's turns to the conversation, once per update: an attempt that shows the
+ * remembered answer again does not store it twice.
+ */
+async function saveTurns(
+  deps: BotDeps,
+  chatId: number,
+  userId: number,
+  written: WrittenAnswer,
+): Promise<void> {
+  if (written.turns.length === 0 || recall<boolean>(SAVED_STEP)) return;
+  await deps.sessions.appendTurn(chatId, userId, ...written.turns);
+  await remember(SAVED_STEP, true);
 }
 
 /** The note that ends an answer stopped before its end (Markdown). */
@@ -61,6 +90,22 @@ export async function answerWithAi(
   const chat = ctx.chat!;
   const from = ctx.from!;
   const { ai } = deps;
+  const target = {
+    chatId: chat.id,
+    private: chat.type === 'private',
+    replyTo: chat.type === 'private' ? undefined : ctx.message?.message_id,
+  };
+  const streamOptions = { telegram: ctx.telegram, logger: deps.logger, ...ai.stream };
+  // An earlier attempt of this update got as far as the answer: show that same answer, as
+  // the LLM would write a different one if asked again.
+  const earlier = recall<WrittenAnswer>(ANSWER_STEP);
+  if (earlier) {
+    const view = new AnswerStream(target, streamOptions);
+    view.resume(earlier.messageId);
+    await view.finish(earlier.messages);
+    await saveTurns(deps, chat.id, from.id, earlier);
+    return;
+  }
   const settings = await deps.sessions.settings(from.id);
   const model = input.model ?? currentModel(deps.models, settings.model);
   if (!model) {
@@ -85,14 +130,23 @@ export async function answerWithAi(
       ],
     };
   }
-  const view = new AnswerStream(
-    {
-      chatId: chat.id,
-      private: chat.type === 'private',
-      replyTo: chat.type === 'private' ? undefined : ctx.message?.message_id,
-    },
-    { telegram: ctx.telegram, logger: deps.logger, ...ai.stream },
-  );
+  const view = new AnswerStream(target, streamOptions);
+  /**
+   * Shows the final messages, remembered first for any later attempt of this update (see
+   * `recall` above), then saves the conversation's new turns if there are any.
+   */
+  const finish = async (messages: string[], turns?: Turn[]) => {
+    // Previews still on their way may yet create the group message the answer replaces.
+    await view.close();
+    const written: WrittenAnswer = {
+      messages,
+      messageId: view.streamedMessageId,
+      turns: turns ?? [],
+    };
+    await remember(ANSWER_STEP, written);
+    await view.finish(messages);
+    await saveTurns(deps, chat.id, from.id, written);
+  };
   view.start();
   const controller = new AbortController();
   // Another worker took the update over: it answers now, so this answer stops at once.
@@ -145,13 +199,15 @@ export async function answerWithAi(
     }
     if (answer.trim() === '')
       answer = '_(The model finished without an answer. Try asking differently.)_';
-    await view.finish(
+    await finish(
       formatAnswer(answer, { reasoning: settings.showReasoning ? reasoning : undefined }),
+      input.save
+        ? [
+            { role: 'user', content: input.question },
+            { role: 'assistant', content: answer },
+          ]
+        : [],
     );
-    if (input.save) {
-      await deps.sessions.appendTurn(chat.id, from.id, { role: 'user', content: input.question });
-      await deps.sessions.appendTurn(chat.id, from.id, { role: 'assistant', content: answer });
-    }
   } catch (error) {
     if (takenOver?.aborted) throw takenOver.reason;
     if (!(error instanceof AiError)) throw error;
@@ -167,18 +223,18 @@ export async function answerWithAi(
         error.kind === 'cancelled'
           ? stoppedNote(stoppedBy)
           : '_(the answer was cut off: the AI stopped responding)_';
-      await view.finish(formatAnswer(`${answer}\n\n${note}`));
+      await finish(formatAnswer(`${answer}\n\n${note}`));
       return;
     }
     if (error.kind === 'cancelled') {
-      await view.finish(formatAnswer(stoppedNote(stoppedBy)));
+      await finish(formatAnswer(stoppedNote(stoppedBy)));
       return;
     }
     if (input.fallback) {
-      await view.finish(splitHtmlLines(input.fallback()));
+      await finish(splitHtmlLines(input.fallback()));
       return;
     }
-    await view.finish(formatAnswer(unavailableText(error)));
+    await finish(formatAnswer(unavailableText(error)));
   } finally {
     clearInterval(watch);
     release?.();
