@@ -169,6 +169,58 @@ describe.each(['redis', 'in-process'] as const)('the %s update queue', (kind) =>
       );
     }
   });
+
+  it('waits out a dependency outage without counting it against the updates, then answers them all', async () => {
+    // Postgres is down for a while: every handler that runs meanwhile fails on it.
+    let postgresUp = true;
+    const registry = new Registry();
+    const options = {
+      maxAttempts: 2,
+      retryDelayMs: () => 10,
+      dependencies: {
+        postgres: async () => {
+          if (!postgresUp) throw new Error('connect ECONNREFUSED 127.0.0.1:5432');
+        },
+      },
+    };
+    const queue =
+      kind === 'redis'
+        ? createRedisQueue({ redis: redis!, logger, registry, ...options })
+        : createMemoryQueue({ logger, registry, ...options });
+    const attempts: string[] = [];
+    const handled: string[] = [];
+    const told: number[] = [];
+    consume(queue, {
+      handler: async (entry) => {
+        attempts.push(textOf(entry));
+        if (!postgresUp) throw new Error('Connection terminated unexpectedly');
+        handled.push(textOf(entry));
+      },
+      onDeadLetter: async (entry) => void told.push(entry.chatId),
+    });
+    const metric = async (name: string, labels: object = {}) => {
+      const values = (await registry.getSingleMetric(name)?.get())?.values ?? [];
+      return values.find((v) =>
+        Object.entries(labels).every(([k, l]) => (v.labels as Record<string, unknown>)[k] === l),
+      )?.value;
+    };
+    postgresUp = false;
+    await queue.enqueue(update(6, 'first'));
+    await waitFor(() => attempts.length === 1, { what: 'the first attempt' });
+    for (let chat = 7; chat < 12; chat += 1) await queue.enqueue(update(chat, `chat ${chat}`));
+    // Far longer than two attempts with their backoff: the updates wait, and nothing new starts.
+    await sleep(1_500);
+    expect(attempts).toEqual(['first']);
+    expect(await metric('herald_update_workers_paused')).toBe(1);
+    postgresUp = true;
+    await waitFor(() => handled.length === 6, { what: 'every update once Postgres is back' });
+    expect(handled[0]).toBe('first');
+    expect(told).toEqual([]);
+    expect((await queue.stats()).deadLetters).toBe(0);
+    expect(await metric('herald_updates_processed_total', { outcome: 'waited_out' })).toBe(1);
+    expect(await metric('herald_updates_processed_total', { outcome: 'retried' })).toBe(0);
+    expect(await metric('herald_update_workers_paused')).toBe(0);
+  });
 });
 
 describe('the Redis update queue across workers', () => {
@@ -310,6 +362,63 @@ describe('the Redis update queue across workers', () => {
     const opened = new Promise<void>((resolve) => (open = resolve));
     return { open, opened };
   };
+
+  it("takes over a dead worker's updates once its heartbeat stops, long before the claim timeout", async () => {
+    const queue = make({ claimIdleMs: 60_000, heartbeatTtlMs: 1_000, consumerName: 'pod-live' });
+    await redis.xgroup('CREATE', `${prefix}${UPDATE_STREAM}`, WORKER_GROUP, '0', 'MKSTREAM');
+    for (const u of [update(40, 'w1'), update(40, 'w2'), update(41, 'x1')]) await queue.enqueue(u);
+    // A worker with a heartbeat takes all three, and its process dies: the heartbeat is no
+    // longer refreshed and expires.
+    await redis.set('workers:alive:pod-dead', '1', 'PX', 1_000);
+    await redis.xreadgroup(
+      'GROUP',
+      WORKER_GROUP,
+      'pod-dead',
+      'COUNT',
+      10,
+      'STREAMS',
+      UPDATE_STREAM,
+      '>',
+    );
+    const diedAt = Date.now();
+    const handled: string[] = [];
+    consumers.push(queue.consume({ handler: async (entry) => void handled.push(textOf(entry)) }));
+    await waitFor(() => handled.length === 3, {
+      what: "the dead worker's updates",
+      timeoutMs: 8_000,
+    });
+    const takeoverMs = Date.now() - diedAt;
+    // Its heartbeat's TTL, then the live worker's own two TTLs of steady heartbeats.
+    expect(takeoverMs).toBeLessThan(5_000);
+    expect(handled.filter((t) => t.startsWith('w'))).toEqual(['w1', 'w2']);
+    expect(await owners()).toEqual([]);
+  });
+
+  it('never takes an update from a live worker, however long that worker takes', async () => {
+    const finish = gate();
+    const slow = make({ claimIdleMs: 60_000, heartbeatTtlMs: 500, consumerName: 'pod-slow' });
+    const other = make({ claimIdleMs: 60_000, heartbeatTtlMs: 500, consumerName: 'pod-other' });
+    const handled: string[] = [];
+    consumers.push(
+      slow.consume({
+        handler: async (entry) => {
+          handled.push(`slow ${textOf(entry)}`);
+          await finish.opened;
+        },
+      }),
+    );
+    await slow.enqueue(update(42, 'long answer'));
+    await waitFor(() => handled.length === 1, { what: 'the slow worker to start' });
+    consumers.push(
+      other.consume({ handler: async (entry) => void handled.push(`other ${textOf(entry)}`) }),
+    );
+    // Ten heartbeat TTLs: time enough for the other worker to have claimed it if it would.
+    await sleep(5_000);
+    expect(await owners()).toEqual(['pod-slow']);
+    finish.open();
+    await waitFor(async () => (await slow.stats()).length === 0, { what: 'the slow answer' });
+    expect(handled).toEqual(['slow long answer']);
+  });
 
   it('leaves updates to the worker that took them over while this one stalled, handling none twice', async () => {
     // Pod A reaches Redis through a relay the test can freeze: a stalled pod. Both pods
