@@ -367,6 +367,7 @@ export function createSender(deps: {
     deps.store.kind === 'redis' ? redisScheduler(deps.store.redis) : memoryScheduler();
   const maxRetries = deps.maxRetries ?? 4;
   const maxRateLimitWaitMs = deps.maxRateLimitWaitMs ?? DEFAULT_RATE_LIMIT_WAIT_MS;
+  let reserveFailing = false;
   const requests = deps.registry
     ? new Counter({
         name: 'herald_telegram_requests_total',
@@ -411,14 +412,23 @@ export function createSender(deps: {
                   : limits.perChatIntervalMs,
               draft ? limits.draftIntervalMs : 0,
             )
-            .catch((error: unknown) => {
-              // Without Redis the limits cannot be shared; sending a little fast beats not sending.
-              deps.logger.warn(
-                { err: error, method },
-                'could not reserve a send slot (is Redis up?); sending now',
-              );
-              return 0;
-            });
+            .then(
+              (wait) => {
+                reserveFailing = false;
+                return wait;
+              },
+              (error: unknown) => {
+                // Without Redis the limits cannot be shared; sending a little fast beats not
+                // sending. One line per outage: every call meanwhile would say the same.
+                (reserveFailing ? deps.logger.debug : deps.logger.warn).call(
+                  deps.logger,
+                  { method, reason: error instanceof Error ? error.message : String(error) },
+                  'could not reserve a send slot (is Redis up?); sending without the shared limits until it is back',
+                );
+                reserveFailing = true;
+                return 0;
+              },
+            );
           waits?.observe(wait / 1000);
           if (wait > 0) await sleep(wait, signal);
         }

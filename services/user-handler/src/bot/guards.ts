@@ -1,6 +1,8 @@
 import { Counter, type Registry } from '@herald/ops';
 import type { Context, Middleware } from 'telegraf';
 import type { Message, UserFromGetMe } from 'telegraf/types';
+import type { RateDecision } from '../rate-limit.js';
+import { recall, remember } from '../updates/journal.js';
 import { isAdmin, type BotDeps } from './deps.js';
 
 const logContext = (ctx: Context) => ({ update_id: ctx.update.update_id, chat_id: ctx.chat?.id });
@@ -127,6 +129,8 @@ export function blockedUsers(deps: BotDeps): Middleware<Context> {
   };
 }
 
+const RATE_LIMIT_STEP = 'rate-limit';
+
 /**
  * Per-user and global rate limits. The user is told once when they may write again; the
  * repeats meanwhile are dropped quietly. Admins (`ADMIN_USER_IDS`) are not limited.
@@ -137,9 +141,13 @@ export function rateLimit(deps: BotDeps): Middleware<Context> {
     if (userId === undefined || isAdmin(deps, userId) || !(ctx.message || ctx.callbackQuery)) {
       return next();
     }
-    let decision;
+    // A retry of the update (after a fault) was already counted: its first decision stands.
+    let decision = recall<RateDecision>(RATE_LIMIT_STEP);
     try {
-      decision = await deps.limiter.take(userId);
+      if (!decision) {
+        decision = await deps.limiter.take(userId);
+        await remember(RATE_LIMIT_STEP, decision).catch(() => undefined);
+      }
     } catch (error) {
       // Limits protect the service; losing them for a moment is better than going silent.
       deps.logger.warn(

@@ -77,6 +77,10 @@ export async function webhookRoutes(app: FastifyInstance, options: WebhookOption
     }
   });
 
+  // Updates refused since the queue became unreachable: one error line per outage, then a
+  // line when it takes updates again, however many requests came in between.
+  let refusedInOutage = 0;
+
   app.post<{ Body: { raw: string; update: unknown } }>(WEBHOOK_PATH, async (request, reply) => {
     const { raw, update } = request.body;
     const updateId = updateIdOf(update);
@@ -90,6 +94,13 @@ export async function webhookRoutes(app: FastifyInstance, options: WebhookOption
     const chatId = chatIdOf(update as object);
     try {
       const outcome = await options.queue.enqueue(update as Update, raw);
+      if (refusedInOutage > 0) {
+        request.log.info(
+          { refused: refusedInOutage },
+          'the update queue is reachable again; Telegram delivers the refused updates again',
+        );
+        refusedInOutage = 0;
+      }
       if (outcome === 'duplicate') {
         request.log.debug({ update_id: updateId, chat_id: chatId }, 'duplicate update ignored');
         return answer(reply, 200, 'duplicate', { ok: true });
@@ -97,10 +108,21 @@ export async function webhookRoutes(app: FastifyInstance, options: WebhookOption
       request.log.debug({ update_id: updateId, chat_id: chatId }, 'update queued');
       return answer(reply, 200, 'accepted', { ok: true });
     } catch (error) {
-      request.log.error(
-        { err: error, update_id: updateId, chat_id: chatId },
-        'could not queue the update: Redis is unreachable. Answered 503 so Telegram retries; check Redis',
-      );
+      const context = {
+        update_id: updateId,
+        chat_id: chatId,
+        reason: error instanceof Error ? error.message : String(error),
+      };
+      if (refusedInOutage === 0) {
+        request.log.error(
+          context,
+          'could not queue the update: Redis is unreachable. Answering 503 so Telegram delivers ' +
+            'it again later, until Redis is back; check Redis',
+        );
+      } else {
+        request.log.debug(context, 'could not queue the update (Redis unreachable); answered 503');
+      }
+      refusedInOutage += 1;
       return answer(reply, 503, 'unavailable', {
         ok: false,
         error: 'queue unavailable, retry later',

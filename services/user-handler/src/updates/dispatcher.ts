@@ -409,7 +409,7 @@ export class ChatDispatcher {
       } catch (error) {
         if (attempt === 1 || attempt % 30 === 0) {
           this.options.logger.error(
-            { ...context, err: error, attempt },
+            { ...context, reason: describe(error), attempt },
             'could not record a handled update (is Redis up?); retrying so it is not handled twice',
           );
         }

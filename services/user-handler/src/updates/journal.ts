@@ -157,8 +157,12 @@ export function recall<T>(name: string): T | undefined {
 export async function remember(name: string, value: unknown): Promise<void> {
   const current = scope.getStore();
   if (!current) return;
+  const key = `step:${name}`;
+  // In this worker's memory at once: a retry here recalls it even if Redis stays away.
+  current.memory.made.set(key, value);
+  current.replay.set(key, value);
   await current.journal?.reachable(current.signal);
-  await keep(current, `step:${name}`, value);
+  await keep(current, key, value);
 }
 
 /**

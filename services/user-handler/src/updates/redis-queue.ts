@@ -506,7 +506,7 @@ export function createRedisQueue(options: RedisQueueOptions): UpdateQueue {
     const reportFailure = (error: unknown, what: string) => {
       if (!failing) {
         logger.error(
-          { err: error },
+          { reason: error instanceof Error ? error.message : String(error) },
           `${what} failed; retrying every second. Check that Redis is up: updates wait in the queue meanwhile`,
         );
       }
