@@ -571,21 +571,30 @@ export function createRedisQueue(options: RedisQueueOptions): UpdateQueue {
       await take(present, (id) => counts.get(id) ?? 2);
     };
 
-    // Heartbeats. A worker claims from others only while its own heartbeat has been
-    // refreshed without a break for two TTLs: after a Redis outage every heartbeat has
-    // expired, and this gives each live worker the time to refresh its own before any
-    // other may take its entries.
+    // Heartbeats. After a Redis outage every heartbeat has expired, the live workers' too:
+    // a worker whose connection broke claims from others only once its own heartbeat has
+    // been refreshed without a break for two TTLs, and no worker claims from a dead-looking
+    // one while Redis itself has been up for less than that (it restarted). Either way each
+    // live worker has had the time to refresh its own heartbeat before any other may take
+    // its entries. A worker starting while Redis is steady may claim at once.
     const heartbeatKey = aliveKey(consumer);
+    const settleMs = 2 * heartbeatTtlMs;
     let steadySince: number | undefined;
+    let connectedBefore = false;
     const onConnectionLost = () => (steadySince = undefined);
     redis.on('close', onConnectionLost);
-    const steady = () =>
-      steadySince !== undefined && Date.now() - steadySince >= 2 * heartbeatTtlMs;
+    const steady = () => steadySince !== undefined && Date.now() - steadySince >= settleMs;
+    const redisSettled = async () => {
+      const info = await redis.info('server');
+      const uptime = Number(/uptime_in_seconds:(\d+)/.exec(info)?.[1] ?? 0);
+      return uptime * 1000 >= settleMs;
+    };
 
     const beat = async () => {
       await redis.set(heartbeatKey, '1', 'PX', heartbeatTtlMs);
       if (steadySince === undefined) {
-        steadySince = Date.now();
+        steadySince = connectedBefore ? Date.now() : 0;
+        connectedBefore = true;
         // Back after a break: mark what this worker holds as alive before anyone looks.
         await keepAlive();
       }
@@ -602,7 +611,7 @@ export function createRedisQueue(options: RedisQueueOptions): UpdateQueue {
       const others = (summary[3] ?? []).filter(([name]) => name !== consumer);
       if (others.length === 0) return;
       const alive = await redis.exists(...others.map(([name]) => aliveKey(name)));
-      if (alive === others.length) return;
+      if (alive === others.length || !(await redisSettled())) return;
       for (const [name] of others) {
         if (!reading) return;
         const entries = await commands.heraldClaimDead(
@@ -617,17 +626,25 @@ export function createRedisQueue(options: RedisQueueOptions): UpdateQueue {
       }
     };
 
+    // Beats a few times per TTL, so one late beat never lets the key expire; looks for dead
+    // workers more often, so their updates wait little past their heartbeat's expiry.
     const heartbeatLoop = async () => {
-      const every = Math.max(50, Math.min(heartbeatTtlMs / 4, 1_000));
+      const beatEvery = Math.max(50, Math.min(heartbeatTtlMs / 4, 1_000));
+      const lookEvery = Math.max(25, Math.min(heartbeatTtlMs / 12, 250));
+      let lastBeat = Date.now();
       while (!stopped) {
+        await Promise.race([sleep(lookEvery), stopSignal]);
+        if (stopped) break;
         try {
-          await beat();
+          if (Date.now() - lastBeat >= beatEvery || steadySince === undefined) {
+            await beat();
+            lastBeat = Date.now();
+          }
           if (reading) await claimFromDead();
         } catch (error) {
           steadySince = undefined;
           if (!String(error).includes('NOGROUP')) reportFailure(error, 'the worker heartbeat');
         }
-        await Promise.race([sleep(every), stopSignal]);
       }
     };
 
@@ -647,7 +664,7 @@ export function createRedisQueue(options: RedisQueueOptions): UpdateQueue {
 
     const claimOnce = async () => {
       await keepAlive();
-      if (!steady()) return;
+      if (!steady() || !(await redisSettled())) return;
       let cursor = '0-0';
       for (let round = 0; round < 10 && reading; round += 1) {
         const [next, entries] = (await redis.xautoclaim(
