@@ -155,6 +155,20 @@ describe('chatting with the AI', () => {
     expect(seen).toContain('(stopped: you sent a new message)');
     expect(seen).toContain('quick answer');
   });
+
+  it('finishes an answer when the user only sends a command meanwhile, then answers the command', async () => {
+    llm.setScript(() => ({ answer: 'steady words '.repeat(40), tokensPerSecond: 60 }));
+    await harness.handler.queue.enqueue(message('tell me about gold', ALICE));
+    await waitFor(() =>
+      harness.telegram.drafts.some((d) => d.chatId === ALICE.id && d.text.startsWith('steady')),
+    );
+    await harness.send(message('/help', ALICE));
+    const replies = harness.replies(ALICE.id);
+    expect(replies).toHaveLength(2);
+    expect(replies[0]).toContain('steady words');
+    expect(replies[0]).not.toContain('stopped');
+    expect(replies[1]).toContain('What I can do');
+  });
 });
 
 describe('when the AI cannot answer', () => {

@@ -9,11 +9,11 @@ export type Superseded = 'newer-message' | 'reset';
 
 /**
  * The check an answer runs while it is being written: whether whoever asked has moved on,
- * so that the answer stops. In a private chat any newer update of the chat means so (it
- * is the user's own). A group is shared: there only the same member's newer question
- * stops their answer (a message for the bot, or a market command), or a /reset by
- * someone allowed to clear the group's conversation. Other members' questions, commands,
- * button presses and edits wait their turn and leave the answer whole.
+ * so that the answer stops. That is a newer question from the asker (a message for the
+ * bot that is not a command, or a market command) or a /reset: in a private chat the
+ * user's own, in a group one by someone allowed to clear the group's conversation. Other
+ * commands (/help, /switch, /settings…), button presses and edits wait their turn and
+ * leave the answer whole, and in a group so do other members' questions.
  */
 export function supersededCheck(
   ctx: Context,
@@ -25,10 +25,18 @@ export function supersededCheck(
   // Without the waiting updates there is no telling whether anyone moved on: the answer
   // then always finishes.
   if (!waitingInChat) return () => Promise.resolve(undefined);
-  if (chat.type === 'private') {
-    return async () => ((await waitingInChat(chat.id)).length > 0 ? 'newer-message' : undefined);
-  }
   const me = ctx.botInfo;
+  if (chat.type === 'private') {
+    return async () => {
+      for (const update of await waitingInChat(chat.id)) {
+        if (!('message' in update)) continue;
+        const command = commandOf(update.message, me);
+        if (command === 'reset') return 'reset';
+        if (command === undefined || command in MARKET_COMMANDS) return 'newer-message';
+      }
+      return undefined;
+    };
+  }
   // Asked once per waiting /reset: the check runs every second while the answer grows.
   const resets = new Map<number, Promise<boolean>>();
   return async () => {

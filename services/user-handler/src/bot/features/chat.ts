@@ -136,6 +136,11 @@ export async function answerWithAi(
    * `recall` above), then saves the conversation's new turns if there are any.
    */
   const finish = async (messages: string[], turns?: Turn[]) => {
+    // The LLM is done with this answer: its slot goes to the next question now, not once
+    // Telegram has taken the final message (which may wait out a flood limit).
+    release?.();
+    release = undefined;
+    clearInterval(watch);
     // Previews still on their way may yet create the group message the answer replaces.
     await view.close();
     const written: WrittenAnswer = {
