@@ -1,3 +1,3 @@
 export { freePort } from './net.js';
 export { startPostgres, type EmbeddedPostgresServer, type PostgresOptions } from './postgres.js';
-export { startRedisServer, type RedisServer } from './redis.js';
+export { startRedisServer, type RedisServer, type RedisServerOptions } from './redis.js';

@@ -108,15 +108,15 @@ export async function redisConnected(
   if (client.status === 'ready') return;
   signal?.throwIfAborted();
   await new Promise<void>((resolve, reject) => {
-    const done = (error?: unknown) => {
+    const done = (error?: Error) => {
       clearTimeout(timer);
       client.off('ready', onReady);
       signal?.removeEventListener('abort', onAbort);
-      if (error) reject(error as Error);
+      if (error) reject(error);
       else resolve();
     };
     const onReady = () => done();
-    const onAbort = () => done(signal?.reason);
+    const onAbort = () => done(signal?.reason as Error);
     const timer = setTimeout(
       () => done(new RedisUnavailableError(`Redis did not come back within ${timeoutMs} ms`)),
       timeoutMs,

@@ -17,6 +17,11 @@ export interface BotApiDouble {
   /** Base URL to use as TELEGRAM_API_ROOT. */
   readonly apiRoot: string;
   readonly token: string;
+  /**
+   * Calls carried out, and those refused as invalid (400: empty text, an edit of nothing);
+   * 429s, `failOnce` refusals and held calls never carried out are not here. What reached a
+   * chat is in `messages`.
+   */
   readonly calls: BotApiCall[];
   /** Calls of one method, in order. */
   callsOf(method: string): BotApiCall[];
@@ -55,6 +60,22 @@ export interface BotApiDouble {
   messageText(chatId: number | string, messageId: number): string | undefined;
   /** 429 answers given so far. */
   readonly tooManyRequests: number;
+  /**
+   * A flood storm, as Telegram answers a bot that sends too much: from now on, until
+   * {@link BotApiDouble.calm}, `share` of the message-sending calls (sendMessage,
+   * editMessageText, sendMessageDraft and the other send and edit methods) are refused with
+   * 429 and a `retry_after`, each picked by a seeded generator so that runs repeat.
+   */
+  storm(options: StormOptions): void;
+  /** Ends the storm: every call is carried out again. */
+  calm(): void;
+  /** 429 answers the storm gave so far. */
+  readonly stormRefusals: number;
+  /**
+   * Messages Telegram delivered to chats (sendMessage calls it accepted), in order; calls it
+   * refused (429, 400) are not here, while `calls` may hold some.
+   */
+  readonly messages: DeliveredMessage[];
   /** The id of the last message sent through the double. */
   readonly lastMessageId: number;
   close(): Promise<void>;
@@ -101,6 +122,44 @@ export interface BotApiDoubleOptions {
   /** Delay before each answer, as Telegram's round trip. */
   latencyMs?: number;
 }
+
+/** A flood storm of the Bot API double (see `BotApiDouble.storm`). */
+export interface StormOptions {
+  /** Share of the message-sending calls refused, 0 to 1. */
+  share: number;
+  /** Least and most `retry_after` seconds, whole seconds picked evenly. */
+  retryAfterSeconds: [min: number, max: number];
+  /** Seed of the generator that picks the calls and their waits. */
+  seed?: number;
+}
+
+/** A message the double delivered to a chat. */
+export interface DeliveredMessage {
+  chatId: number;
+  messageId: number;
+  text: string;
+  /** performance.now() when the double accepted it. */
+  at: number;
+}
+
+/** A small seeded generator (mulberry32) of numbers in [0, 1): repeatable storms. */
+export function seededRandom(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
+  };
+}
+
+/** Calls that post to a chat: the ones Telegram's flood control refuses. */
+const isMessageSend = (method: string): boolean =>
+  (method.startsWith('send') && method !== 'sendChatAction') ||
+  method.startsWith('editMessage') ||
+  method === 'copyMessage' ||
+  method === 'forwardMessage';
 
 /** A sendMessageDraft the double accepted. */
 export interface DraftCall {
@@ -158,6 +217,9 @@ export async function startBotApiDouble(
 
   const refusals: { method: string; code: number; description: string }[] = [];
   const edits: { chatId: string; messageId: number; text: string }[] = [];
+  const delivered: DeliveredMessage[] = [];
+  let storm: { share: number; min: number; max: number; random: () => number } | undefined;
+  let stormRefusals = 0;
 
   app.post<{
     Params: { token: string; method: string };
@@ -192,6 +254,15 @@ export async function startBotApiDouble(
           parameters: { retry_after: retryAfter },
         });
       }
+    }
+    if (storm && isMessageSend(method) && storm.random() < storm.share) {
+      tooManyRequests += 1;
+      stormRefusals += 1;
+      const retryAfter = storm.min + Math.floor(storm.random() * (storm.max - storm.min + 1));
+      return reply.code(429).send({
+        ...fail(429, `Too Many Requests: retry after ${retryAfter}`),
+        parameters: { retry_after: retryAfter },
+      });
     }
     if ((isSend || method === 'sendMessageDraft') && typeof payload.text === 'string') {
       let visible = payload.text;
@@ -276,6 +347,12 @@ export async function startBotApiDouble(
           };
         }
         messages.set(`${String(payload.chat_id)}:${messageId + 1}`, content);
+        delivered.push({
+          chatId: Number(payload.chat_id),
+          messageId: messageId + 1,
+          text,
+          at: performance.now(),
+        });
         return {
           ok: true,
           result: {
@@ -467,6 +544,21 @@ export async function startBotApiDouble(
     get tooManyRequests() {
       return tooManyRequests;
     },
+    storm: ({ share, retryAfterSeconds: [min, max], seed = 1 }) => {
+      if (!(share >= 0 && share <= 1) || !(min >= 1 && max >= min)) {
+        throw new Error(
+          'storm: share must be within 0..1 and retryAfterSeconds [min >= 1, max >= min]',
+        );
+      }
+      storm = { share, min: Math.floor(min), max: Math.floor(max), random: seededRandom(seed) };
+    },
+    calm: () => {
+      storm = undefined;
+    },
+    get stormRefusals() {
+      return stormRefusals;
+    },
+    messages: delivered,
     failOnce: (matches, error) => void failures.push({ matches, error }),
     get lastMessageId() {
       return messageId;

@@ -4,7 +4,12 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 
-export { freePort, startRedisServer, type RedisServer } from '@herald/embedded';
+export {
+  freePort,
+  startRedisServer,
+  type RedisServer,
+  type RedisServerOptions,
+} from '@herald/embedded';
 
 function required(name: string): string {
   const value = process.env[name];
@@ -34,8 +39,8 @@ export interface TestDatabase {
   drop(): Promise<void>;
 }
 
-async function withAdmin<T>(run: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: required('HERALD_TEST_POSTGRES_URL') });
+async function withAdmin<T>(adminUrl: string, run: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: adminUrl });
   await client.connect();
   try {
     return await run(client);
@@ -44,19 +49,23 @@ async function withAdmin<T>(run: (client: pg.Client) => Promise<T>): Promise<T> 
   }
 }
 
-/** Creates an empty database of its own for one test file on the run's Postgres. */
-export async function createTestDatabase(): Promise<TestDatabase> {
+/**
+ * Creates an empty database of its own for one test file: on the run's Postgres, or on
+ * the server of `adminUrl` (a role that may create databases), e.g. one the test can stop.
+ */
+export async function createTestDatabase(adminUrl?: string): Promise<TestDatabase> {
+  const admin = adminUrl ?? required('HERALD_TEST_POSTGRES_URL');
   const name = `herald_test_${randomBytes(5).toString('hex')}`;
-  await withAdmin((client) => client.query(`CREATE DATABASE ${name}`));
-  const url = new URL(required('HERALD_TEST_POSTGRES_URL'));
+  await withAdmin(admin, (client) => client.query(`CREATE DATABASE ${name}`));
+  const url = new URL(admin);
   url.pathname = `/${name}`;
   return {
     url: url.toString(),
     name,
     drop: () =>
-      withAdmin((client) => client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)).then(
-        () => undefined,
-      ),
+      withAdmin(admin, (client) =>
+        client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`),
+      ).then(() => undefined),
   };
 }
 
@@ -107,3 +116,5 @@ export * from './bot-api-double.js';
 export * from './telegram-html.js';
 export * from './llm-double.js';
 export * from './feed-server.js';
+export * from './own-postgres.js';
+export * from './webhook-deliverer.js';

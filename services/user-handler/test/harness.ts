@@ -13,7 +13,10 @@ import {
   type BotApiDoubleOptions,
   type TestDatabase,
 } from '@herald/testing';
+import type { FastifyInstance } from 'fastify';
 import type { Update } from 'telegraf/types';
+import { buildApp } from '../src/app.js';
+import { WEBHOOK_PATH } from '../src/ingress/webhook-setup.js';
 import { createUserHandler, type UserHandler, type UserHandlerOptions } from '../src/service.js';
 
 export const ALICE = { id: 1001, is_bot: false, first_name: 'Alice <admin>', username: 'alice' };
@@ -89,6 +92,11 @@ export interface Harness {
   database: TestDatabase;
   prefix: string;
   logger: Logger;
+  /**
+   * With the `webhook` option: the URL of `POST /telegram/webhook` served over loopback
+   * by the handler's own HTTP app, as Telegram reaches a pod.
+   */
+  webhookUrl: string | undefined;
   /** Queues updates and waits until the workers have finished all of them. */
   send(...updates: Update[]): Promise<void>;
   /** Texts of sendMessage calls since the last `clear`. */
@@ -109,6 +117,13 @@ export async function startHarness(
     aiConcurrency?: number;
     /** Vision and transcription models, file size limit. */
     aiFiles?: { visionModel?: string; transcribeModel?: string; fileMaxBytes?: number };
+    /**
+     * A Postgres of the test's own (one it can stop) to create the test database on: the
+     * URL of a role that may create databases. Default: the run's shared Postgres.
+     */
+    postgresAdminUrl?: string;
+    /** Serve the webhook over HTTP on loopback, with this secret (see `webhookUrl`). */
+    webhook?: { secret: string };
   } = {},
 ): Promise<Harness> {
   const {
@@ -117,10 +132,12 @@ export async function startHarness(
     aiBaseUrl,
     aiConcurrency,
     aiFiles,
+    postgresAdminUrl,
+    webhook,
     ...options
   } = overrides;
   const logger = createLogger({ service: 'test', level: process.env.HARNESS_LOG ?? 'silent' });
-  const database = await createTestDatabase();
+  const database = await createTestDatabase(postgresAdminUrl);
   await migrateDatabase(database.url, logger);
   const telegram = await startBotApiDouble(telegramOptions);
   const prefix = uniquePrefix('uh');
@@ -163,6 +180,21 @@ export async function startHarness(
       : {}),
     ...options,
   });
+  let app: FastifyInstance | undefined;
+  let webhookUrl: string | undefined;
+  if (webhook) {
+    app = await buildApp({
+      logger,
+      registry: runtime.registry,
+      metrics: runtime.metrics,
+      checks: runtime.checks,
+      webhook: { secret: webhook.secret, queue: handler.queue },
+    });
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    const address = app.server.address();
+    if (!address || typeof address === 'string') throw new Error('the webhook has no port');
+    webhookUrl = `http://127.0.0.1:${address.port}${WEBHOOK_PATH}`;
+  }
   handler.start({ polling: false });
   const idle = async () => (await handler.queue.stats()).length === 0;
   return {
@@ -172,6 +204,7 @@ export async function startHarness(
     database,
     prefix,
     logger,
+    webhookUrl,
     async send(...updates) {
       for (const update of updates) await handler.queue.enqueue(update);
       await waitFor(idle, { what: 'the queue to drain' });
@@ -185,16 +218,30 @@ export async function startHarness(
       telegram.calls.length = 0;
     },
     async close() {
-      await handler.stop();
-      if (runtime.store.kind === 'redis') {
+      // Every step runs even when one fails (a server a fault test left down), so that
+      // nothing stays open; the first failure is reported.
+      const failures: unknown[] = [];
+      const step = async (run: () => Promise<unknown>) => {
+        try {
+          await run();
+        } catch (error) {
+          failures.push(error);
+        }
+      };
+      // Telegram is turned away first, as a pod that stops does.
+      await step(async () => app?.close());
+      await step(() => handler.stop());
+      await step(async () => {
+        if (runtime.store.kind !== 'redis') return;
         // KEYS takes the pattern as is; DEL adds the client's prefix again.
         const keys = await runtime.store.redis.keys(`${prefix}*`);
         const bare = keys.map((key) => key.slice(prefix.length));
         if (bare.length > 0) await runtime.store.redis.del(...bare);
-      }
-      await runtime.close();
-      await telegram.close();
-      await database.drop();
+      });
+      await step(() => runtime.close());
+      await step(() => telegram.close());
+      await step(() => database.drop());
+      if (failures.length > 0) throw failures[0];
     },
   };
 }

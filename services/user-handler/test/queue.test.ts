@@ -2,7 +2,16 @@ import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { createLogger } from '@herald/logger';
 import { Registry } from '@herald/ops';
 import { createRedis, type Redis } from '@herald/redis';
-import { testRedisUrl, uniquePrefix, waitFor } from '@herald/testing';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  startRedisServer,
+  testRedisUrl,
+  uniquePrefix,
+  waitFor,
+  type RedisServer,
+} from '@herald/testing';
 import type { Update } from 'telegraf/types';
 import { startStallableRedis } from './stall.js';
 import { createMemoryQueue } from '../src/updates/memory-queue.js';
@@ -534,5 +543,74 @@ describe('the Redis update queue across workers', () => {
     );
     expect(await redis.xlen(UPDATE_STREAM)).toBe(1);
     expect(await owners()).toEqual(['pod-b']);
+  });
+});
+
+describe('the Redis update queue when Redis restarts', () => {
+  let server: RedisServer;
+  let dir: string;
+  const clients: Redis[] = [];
+  const consumers: Consumer[] = [];
+
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'herald-queue-aof-'));
+    server = await startRedisServer({ appendOnly: true, dir });
+  });
+  afterEach(async () => {
+    await Promise.all(consumers.splice(0).map((c) => c.stop()));
+    for (const c of clients.splice(0)) c.disconnect();
+    await server.kill();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('takes nothing from a live worker whose heartbeat expired while Redis was down', async () => {
+    const make = (consumerName: string) => {
+      const redis = createRedis({ url: server.url, logger, keyPrefix: 'restart:' });
+      clients.push(redis);
+      return createRedisQueue({
+        redis,
+        logger,
+        registry: new Registry(),
+        claimIdleMs: 60_000,
+        heartbeatTtlMs: 500,
+        consumerName,
+      });
+    };
+    const [podA, podB] = [make('pod-a'), make('pod-b')];
+    let release!: () => void;
+    const mayFinish = new Promise<void>((resolve) => (release = resolve));
+    const handled: string[] = [];
+    consumers.push(
+      podA.consume({
+        handler: async (entry) => {
+          handled.push(`A ${textOf(entry)}`);
+          await mayFinish;
+        },
+      }),
+    );
+    await podA.enqueue(update(60, 'long answer'));
+    await waitFor(() => handled.length === 1, { what: 'pod A to start the answer' });
+    consumers.push(
+      podB.consume({ handler: async (entry) => void handled.push(`B ${textOf(entry)}`) }),
+    );
+    // Down for three TTLs: every heartbeat, pod A's included, has expired when Redis is back.
+    await server.kill();
+    await sleep(1_500);
+    await server.start();
+    const owners = async () => {
+      const redis = clients[0]!;
+      const rows = (await redis.xpending(UPDATE_STREAM, WORKER_GROUP, '-', '+', 10)) as [
+        string,
+        string,
+      ][];
+      return rows.map(([, consumer]) => consumer);
+    };
+    await waitFor(async () => (await owners()).length === 1, { what: 'Redis to answer again' });
+    // Eight TTLs after the restart: pod B would have claimed by now if it were going to.
+    await sleep(4_000);
+    expect(await owners()).toEqual(['pod-a']);
+    release();
+    await waitFor(async () => (await podA.stats()).length === 0, { what: 'pod A to finish' });
+    expect(handled).toEqual(['A long answer']);
   });
 });
