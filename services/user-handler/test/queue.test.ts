@@ -613,4 +613,43 @@ describe('the Redis update queue when Redis restarts', () => {
     await waitFor(async () => (await podA.stats()).length === 0, { what: 'pod A to finish' });
     expect(handled).toEqual(['A long answer']);
   });
+
+  it('says once per connection that Redis is gone, without stack traces or unhandled errors', async () => {
+    const lines: Record<string, unknown>[] = [];
+    const captured = createLogger({
+      service: 'test',
+      level: 'info',
+      destination: {
+        write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>),
+      },
+    });
+    const unhandled: unknown[] = [];
+    const consoleError = console.error;
+    console.error = (...args: unknown[]) => void unhandled.push(args);
+    try {
+      const redis = createRedis({ url: server.url, logger: captured, keyPrefix: 'outage:' });
+      clients.push(redis);
+      const queue = createRedisQueue({ redis, logger: captured, registry: new Registry() });
+      consumers.push(queue.consume({ handler: async () => undefined }));
+      // Both connections up: the one for commands and the one for blocking reads.
+      await waitFor(() => lines.filter((l) => l.msg === 'connected to Redis').length === 2);
+      await server.kill();
+      // Several reconnect attempts of both connections (commands and blocking reads).
+      await sleep(3_000);
+      await server.start();
+      await queue.enqueue(update(61, 'after the outage'));
+      const lost = lines.filter((l) => String(l.msg).startsWith('lost the connection to Redis'));
+      expect(lost.map((l) => l.connection).sort()).toEqual(
+        [
+          'main',
+          'herald-reader-' +
+            String(lines.find((l) => l.msg === 'update workers started')?.consumer),
+        ].sort(),
+      );
+      expect(lines.filter((l) => JSON.stringify(l).includes('"stack"'))).toEqual([]);
+      expect(unhandled).toEqual([]);
+    } finally {
+      console.error = consoleError;
+    }
+  });
 });
