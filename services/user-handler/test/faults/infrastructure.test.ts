@@ -221,7 +221,33 @@ describe('counting what the chats received', () => {
       outOfOrder: 1,
       apologies: 1,
       other: 1,
+      superseded: 0,
     });
     expect(problems).toHaveLength(6);
+  });
+
+  it('takes an answer stopped by a newer question as that question’s reply, and no other stop', () => {
+    const figures = countReplies(
+      [
+        // Chat 1: its first question stopped by its third update, a newer question.
+        sent(1, '<i>(stopped: you sent a new message)</i>'),
+        sent(1, '<b>What I can do</b>'),
+        sent(1, 'Answer q1_2.'),
+        sent(1, 'Switched to <code>qwen2.5-7b</code>.'),
+        // Chat 2: its last question has no newer one that could have stopped it.
+        sent(2, 'Answer q2_0.'),
+        sent(2, '<i>(stopped: you sent a new message)</i>'),
+      ],
+      workload,
+    );
+    expect(figures).toEqual({
+      answered: 5,
+      missing: 1,
+      twice: 0,
+      outOfOrder: 0,
+      apologies: 0,
+      other: 1,
+      superseded: 1,
+    });
   });
 });

@@ -206,6 +206,7 @@ describe('takeover of a dead pod', () => {
       outOfOrder: 0,
       apologies: 0,
       other: 0,
+      superseded: 0,
     });
   }, 90_000);
 });

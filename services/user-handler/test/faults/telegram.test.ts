@@ -15,9 +15,10 @@ describe('Telegram flood control under 25 updates/s', () => {
       // messages wait, the next questions must still get the LLM.
       harness: { aiConcurrency: 16 },
       async fault({ harness }) {
-        harness.telegram.storm({ share: 0.8, retryAfterSeconds: [1, 3], seed: 7 });
+        harness.telegram.storm({ share: 0.9, retryAfterSeconds: [1, 1], seed: 7 });
         // Shorter than the minute storms can last, long enough that many sends are refused
-        // five or more times in a row (0.8^5 ≈ 1 in 3): more than a fixed retry count allows.
+        // fifteen or more times in a row (0.9^15 ≈ 1 in 5): more than any fixed count of
+        // retries of the call and of its update would wait for.
         await sleep(20_000);
         harness.telegram.calm();
       },
