@@ -1,14 +1,11 @@
 // A worker killed with SIGKILL in the middle of a batch: after another worker starts,
 // every update is answered exactly once and each chat's answers are in order.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { migrateDatabase } from '@herald/db';
 import { createLogger } from '@herald/logger';
 import { createRedis, type Redis } from '@herald/redis';
 import {
   createTestDatabase,
-  freePort,
   startBotApiDouble,
   testRedisUrl,
   uniquePrefix,
@@ -16,39 +13,20 @@ import {
   type BotApiDouble,
   type TestDatabase,
 } from '@herald/testing';
+import { killPods, startPod, type Pod } from './pods.js';
 
-const MAIN = fileURLToPath(new URL('../dist/main.js', import.meta.url));
 const SECRET = 'fault-test-secret';
 const CHATS = 50;
 const PER_CHAT = 10;
-
-interface Worker {
-  child: ChildProcess;
-  port: number;
-  exited: Promise<unknown>;
-}
 
 describe('a worker killed mid-batch', () => {
   let database: TestDatabase;
   let telegram: BotApiDouble;
   let redis: Redis;
   let env: Record<string, string>;
-  const workers: Worker[] = [];
+  const workers: Pod[] = [];
 
-  const startWorker = async (): Promise<Worker> => {
-    const port = await freePort();
-    const child = spawn(process.execPath, [MAIN], {
-      env: { PATH: process.env.PATH ?? '', ...env, PORT: String(port) },
-      stdio: ['ignore', 'ignore', 'inherit'],
-    });
-    const worker = { child, port, exited: new Promise((r) => child.on('exit', r)) };
-    workers.push(worker);
-    await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/readyz`)).status === 200, {
-      what: 'the worker to be ready',
-      timeoutMs: 20_000,
-    });
-    return worker;
-  };
+  const startWorker = () => startPod(env, workers);
 
   beforeAll(async () => {
     const logger = createLogger({ service: 'test', level: 'silent' });
@@ -72,8 +50,7 @@ describe('a worker killed mid-batch', () => {
     };
   });
   afterAll(async () => {
-    for (const worker of workers) worker.child.kill('SIGKILL');
-    await Promise.all(workers.map((w) => w.exited));
+    await killPods(workers);
     redis.disconnect();
     await telegram.close();
     await database.drop();

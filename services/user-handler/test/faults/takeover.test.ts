@@ -1,15 +1,12 @@
 // A pod dies (SIGKILL: an OOM kill, a lost node) while it holds updates whose answers are
 // being written. The pod that is left must take those updates over within seconds, not
 // after QUEUE_CLAIM_IDLE (30 s by default), and answer each of them once, in order.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { migrateDatabase } from '@herald/db';
 import { createLogger } from '@herald/logger';
 import { createRedis, type Redis } from '@herald/redis';
 import {
   createTestDatabase,
-  freePort,
   startBotApiDouble,
   startLlmDouble,
   testRedisUrl,
@@ -19,6 +16,7 @@ import {
   type LlmDouble,
   type TestDatabase,
 } from '@herald/testing';
+import { killPods, startPod, type Pod } from '../pods.js';
 import type { Update } from 'telegraf/types';
 import {
   answerScript,
@@ -30,18 +28,11 @@ import {
   type Workload,
 } from './workload.js';
 
-const MAIN = fileURLToPath(new URL('../../dist/main.js', import.meta.url));
 const CHATS = 24;
 /** How soon the dead pod's updates must be someone else's. */
 const TAKEOVER_LIMIT_MS = 5_000;
 /** How long the test waits for that before it fails (QUEUE_CLAIM_IDLE alone takes 30 s+). */
 const TAKEOVER_WAIT_MS = 15_000;
-
-interface Pod {
-  child: ChildProcess;
-  port: number;
-  exited: Promise<unknown>;
-}
 
 describe('takeover of a dead pod', () => {
   let database: TestDatabase;
@@ -52,20 +43,7 @@ describe('takeover of a dead pod', () => {
   let env: Record<string, string>;
   const pods: Pod[] = [];
 
-  const startPod = async (): Promise<Pod> => {
-    const port = await freePort();
-    const child = spawn(process.execPath, [MAIN], {
-      env: { PATH: process.env.PATH ?? '', ...env, PORT: String(port) },
-      stdio: ['ignore', 'ignore', 'inherit'],
-    });
-    const pod = { child, port, exited: new Promise((r) => child.on('exit', r)) };
-    pods.push(pod);
-    await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/readyz`)).status === 200, {
-      what: 'the pod to be ready',
-      timeoutMs: 20_000,
-    });
-    return pod;
-  };
+  const start = () => startPod(env, pods);
 
   /** Updates pending (taken, unfinished) per pod, from XPENDING's summary. */
   const pendingOf = async (pod: Pod): Promise<number> => {
@@ -120,8 +98,7 @@ describe('takeover of a dead pod', () => {
     };
   });
   afterAll(async () => {
-    for (const pod of pods) pod.child.kill('SIGKILL');
-    await Promise.all(pods.map((pod) => pod.exited));
+    await killPods(pods);
     const keys = await redis.keys(`${prefix}*`).catch(() => []);
     if (keys.length > 0) await redis.del(...keys.map((key) => key.slice(prefix.length)));
     redis.disconnect();
@@ -131,7 +108,7 @@ describe('takeover of a dead pod', () => {
   });
 
   it(`hands the dead pod's updates to the live one within ${TAKEOVER_LIMIT_MS / 1000} s, each answered once, in order`, async () => {
-    const both = [await startPod(), await startPod()];
+    const both = [await start(), await start()];
     // Each chat switches model, asks for help, then asks a question: the question is last,
     // so nothing newer in its chat cuts its answer short.
     const updates: Update[] = [];
