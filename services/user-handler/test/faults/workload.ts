@@ -324,7 +324,7 @@ export async function runScenario(scenario: Scenario): Promise<ScenarioResult> {
     const faultAfter = scenario.faultAfter ?? 100;
     await waitFor(() => live.acknowledged >= faultAfter, {
       what: `${faultAfter} updates acknowledged before the fault`,
-      timeoutMs: 30_000,
+      timeoutMs: 90_000,
       intervalMs: 10,
     });
     await scenario.fault({ harness: running, llm, delivery: live });
