@@ -130,13 +130,17 @@ export function currentRateLimitBudget(): RateLimitBudget | undefined {
   return scope.getStore()?.memory.rateLimitBudget;
 }
 
-/** Keeps a result in this worker's memory of the update, then in the journal. */
-async function keep(current: JournalScope, key: string, value: unknown): Promise<void> {
+/** Keeps a result in this worker's memory of the update, not yet in the journal. */
+function hold(current: JournalScope, key: string, value: unknown): void {
   current.memory.made.set(key, value);
   current.replay.set(key, value);
+  if (current.journal) current.memory.unrecorded.add(key);
+}
+
+/** Writes a result this worker holds for the update to the journal. */
+async function persist(current: JournalScope, key: string): Promise<void> {
   if (!current.journal) return;
-  current.memory.unrecorded.add(key);
-  await current.journal.record(current.updateId, key, value);
+  await current.journal.record(current.updateId, key, current.memory.made.get(key));
   current.memory.unrecorded.delete(key);
 }
 
@@ -159,10 +163,9 @@ export async function remember(name: string, value: unknown): Promise<void> {
   if (!current) return;
   const key = `step:${name}`;
   // In this worker's memory at once: a retry here recalls it even if Redis stays away.
-  current.memory.made.set(key, value);
-  current.replay.set(key, value);
+  hold(current, key, value);
   await current.journal?.reachable(current.signal);
-  await keep(current, key, value);
+  await persist(current, key);
 }
 
 /**
@@ -183,7 +186,8 @@ export function journalStage(next: ApiCall): ApiCall {
     // Never make a call that could not be recorded: a retry would make it again.
     await current.journal?.reachable(current.signal);
     const result: unknown = await next(method, payload, options);
-    await keep(current, key, result);
+    hold(current, key, result);
+    await persist(current, key);
     return result;
   };
 }
@@ -221,7 +225,7 @@ export function botUpdateHandler(bot: Telegraf, journal?: CallJournal): UpdateHa
     };
     // What an earlier attempt made while the journal was down goes there first, so a worker
     // that takes the update over from here on sees it too.
-    for (const key of [...memory.unrecorded]) await keep(current, key, memory.made.get(key));
+    for (const key of [...memory.unrecorded]) await persist(current, key);
     await scope.run(current, () => bot.handleUpdate(entry.update));
   };
 }

@@ -583,16 +583,19 @@ export function createRedisQueue(options: RedisQueueOptions): UpdateQueue {
     let connectedBefore = false;
     const onConnectionLost = () => (steadySince = undefined);
     redis.on('close', onConnectionLost);
-    const steady = () => steadySince !== undefined && Date.now() - steadySince >= settleMs;
-    const redisSettled = async () => {
-      const info = await redis.info('server');
-      const uptime = Number(/uptime_in_seconds:(\d+)/.exec(info)?.[1] ?? 0);
-      return uptime * 1000 >= settleMs;
-    };
+    // When the Redis this connection reaches started: read once per connection, since a
+    // restart of Redis always breaks the connection first.
+    let redisStartedAt = 0;
+    const steady = () =>
+      steadySince !== undefined &&
+      Date.now() - steadySince >= settleMs &&
+      Date.now() - redisStartedAt >= settleMs;
 
     const beat = async () => {
       await redis.set(heartbeatKey, '1', 'PX', heartbeatTtlMs);
       if (steadySince === undefined) {
+        const info = await redis.info('server');
+        redisStartedAt = Date.now() - 1000 * Number(/uptime_in_seconds:(\d+)/.exec(info)?.[1] ?? 0);
         steadySince = connectedBefore ? Date.now() : 0;
         connectedBefore = true;
         // Back after a break: mark what this worker holds as alive before anyone looks.
@@ -611,7 +614,7 @@ export function createRedisQueue(options: RedisQueueOptions): UpdateQueue {
       const others = (summary[3] ?? []).filter(([name]) => name !== consumer);
       if (others.length === 0) return;
       const alive = await redis.exists(...others.map(([name]) => aliveKey(name)));
-      if (alive === others.length || !(await redisSettled())) return;
+      if (alive === others.length) return;
       for (const [name] of others) {
         if (!reading) return;
         const entries = await commands.heraldClaimDead(
@@ -664,7 +667,7 @@ export function createRedisQueue(options: RedisQueueOptions): UpdateQueue {
 
     const claimOnce = async () => {
       await keepAlive();
-      if (!steady() || !(await redisSettled())) return;
+      if (!steady()) return;
       let cursor = '0-0';
       for (let round = 0; round < 10 && reading; round += 1) {
         const [next, entries] = (await redis.xautoclaim(
